@@ -1,0 +1,37 @@
+# The two commands a newcomer needs: `make run` (serve the bundled models) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip -q --disable-pip-version-check
+
+.PHONY: run test lint bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip setuptools wheel cffi
+
+# Serving needs no torch.
+$(VENV)/.serve: $(PY) pyproject.toml setup.py jpegdct/_reader.c jpegdct/_cdef.h
+	$(PIP) install -e '.[serve]'
+	touch $@
+
+# torch is pinned to the CPU build that ships with these machines (see README).
+$(VENV)/.dev: $(VENV)/.serve
+	$(PIP) install torch==2.13.0
+	$(PIP) install -e '.[serve,train,dev]'
+	touch $@
+
+run: $(VENV)/.serve
+	$(PY) -m service
+
+test: $(VENV)/.dev
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m pytest
+
+lint: $(VENV)/.dev
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+clean:
+	rm -rf $(VENV) build *.egg-info jpegdct/_jpegdct*.so

@@ -1,0 +1,264 @@
+/*
+ * Entropy-decode-only JPEG reader on libjpeg-turbo.
+ *
+ * Every libjpeg error (and, in strict mode, every warning such as "premature end of data") longjmps back
+ * here and becomes a return code with a message: the library never calls exit() and never prints.
+ * The functions hold no global state, so cffi can release the GIL around them and callers may run many
+ * contexts in parallel threads.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <setjmp.h>
+#include <malloc.h>
+#include <jpeglib.h>
+#include <jerror.h>
+
+struct fs_ctx {
+    struct jpeg_decompress_struct cinfo;
+    struct jpeg_error_mgr jerr;
+    struct jpeg_progress_mgr progress;
+    jmp_buf jump;
+    int strict;
+    int max_scans;
+    int warnings;
+    int unsupported;
+    int stage; /* 0 new, 1 header read, 2 coefficients read, 3 pixel decode started */
+    char message[JMSG_LENGTH_MAX + 32];
+};
+
+static int is_unsupported_code(int code)
+{
+    return code == JERR_BAD_PRECISION || code == JERR_NOT_COMPILED || code == JERR_CONVERSION_NOTIMPL ||
+           code == JERR_ARITH_NOTIMPL || code == JERR_BAD_IN_COLORSPACE || code == JERR_NOTIMPL;
+}
+
+static void fs_error_exit(j_common_ptr cinfo)
+{
+    fs_ctx *ctx = (fs_ctx *)cinfo->client_data;
+    (*cinfo->err->format_message)(cinfo, ctx->message);
+    ctx->unsupported = is_unsupported_code(cinfo->err->msg_code);
+    longjmp(ctx->jump, 1);
+}
+
+static void fs_emit_message(j_common_ptr cinfo, int msg_level)
+{
+    fs_ctx *ctx = (fs_ctx *)cinfo->client_data;
+    if (msg_level >= 0)
+        return; /* trace messages */
+    ctx->warnings++;
+    if (ctx->strict) {
+        /* Corrupt or truncated entropy data is only a warning to libjpeg (it fills zeros); a server must refuse. */
+        char buf[JMSG_LENGTH_MAX];
+        (*cinfo->err->format_message)(cinfo, buf);
+        snprintf(ctx->message, sizeof(ctx->message), "corrupt JPEG data: %s", buf);
+        ctx->unsupported = 0;
+        longjmp(ctx->jump, 1);
+    }
+}
+
+static void fs_output_message(j_common_ptr cinfo) { (void)cinfo; }
+
+static void fs_progress(j_common_ptr cinfo)
+{
+    /* Bound the work a hostile progressive file can ask for (thousands of tiny scans). */
+    fs_ctx *ctx = (fs_ctx *)cinfo->client_data;
+    j_decompress_ptr d = (j_decompress_ptr)cinfo;
+    if (d->inputctl != NULL && d->input_scan_number > ctx->max_scans) {
+        snprintf(ctx->message, sizeof(ctx->message), "too many progressive scans (more than %d)", ctx->max_scans);
+        ctx->unsupported = 0;
+        longjmp(ctx->jump, 1);
+    }
+}
+
+fs_ctx *fs_new(void)
+{
+    fs_ctx *ctx = (fs_ctx *)calloc(1, sizeof(fs_ctx));
+    if (ctx == NULL)
+        return NULL;
+    ctx->cinfo.err = jpeg_std_error(&ctx->jerr);
+    ctx->jerr.error_exit = fs_error_exit;
+    ctx->jerr.emit_message = fs_emit_message;
+    ctx->jerr.output_message = fs_output_message;
+    ctx->cinfo.client_data = ctx;
+    if (setjmp(ctx->jump)) {
+        jpeg_destroy_decompress(&ctx->cinfo);
+        free(ctx);
+        return NULL;
+    }
+    jpeg_create_decompress(&ctx->cinfo);
+    ctx->progress.progress_monitor = fs_progress;
+    ctx->cinfo.progress = &ctx->progress;
+    return ctx;
+}
+
+void fs_free(fs_ctx *ctx)
+{
+    if (ctx == NULL)
+        return;
+    jpeg_destroy_decompress(&ctx->cinfo);
+    free(ctx);
+}
+
+const char *fs_message(fs_ctx *ctx) { return ctx->message; }
+int fs_unsupported(fs_ctx *ctx) { return ctx->unsupported; }
+int fs_warnings(fs_ctx *ctx) { return ctx->warnings; }
+
+static void fill_info(fs_ctx *ctx, fs_info *info)
+{
+    struct jpeg_decompress_struct *c = &ctx->cinfo;
+    jpeg_saved_marker_ptr m;
+    int i;
+    info->image_width = (int)c->image_width;
+    info->image_height = (int)c->image_height;
+    info->num_components = c->num_components;
+    info->jpeg_color_space = (int)c->jpeg_color_space;
+    info->progressive = c->progressive_mode;
+    info->arith_code = c->arith_code;
+    info->data_precision = c->data_precision;
+    info->max_h_samp = c->max_h_samp_factor;
+    info->max_v_samp = c->max_v_samp_factor;
+    for (i = 0; i < 4; i++) {
+        if (i < c->num_components) {
+            jpeg_component_info *comp = &c->comp_info[i];
+            info->h_samp[i] = comp->h_samp_factor;
+            info->v_samp[i] = comp->v_samp_factor;
+            info->width_in_blocks[i] = (int)comp->width_in_blocks;
+            info->height_in_blocks[i] = (int)comp->height_in_blocks;
+            info->component_id[i] = comp->component_id;
+        } else {
+            info->h_samp[i] = info->v_samp[i] = info->width_in_blocks[i] = info->height_in_blocks[i] = 0;
+            info->component_id[i] = 0;
+        }
+    }
+    info->saw_adobe = c->saw_Adobe_marker;
+    info->adobe_transform = c->Adobe_transform;
+    info->restart_interval = (int)c->restart_interval;
+    info->exif = NULL;
+    info->exif_len = 0;
+    for (m = c->marker_list; m != NULL; m = m->next) {
+        if (m->marker == JPEG_APP0 + 1 && m->data_length >= 6 && memcmp(m->data, "Exif\0\0", 6) == 0) {
+            info->exif = m->data;
+            info->exif_len = m->data_length;
+            break;
+        }
+    }
+}
+
+int fs_read_header(fs_ctx *ctx, const unsigned char *data, size_t len, int strict, int max_scans, fs_info *info)
+{
+    if (ctx->stage != 0) {
+        snprintf(ctx->message, sizeof(ctx->message), "context already used");
+        return -1;
+    }
+    ctx->strict = strict;
+    ctx->max_scans = max_scans;
+    if (setjmp(ctx->jump))
+        return -1;
+    jpeg_mem_src(&ctx->cinfo, data, (unsigned long)len);
+    jpeg_save_markers(&ctx->cinfo, JPEG_APP0 + 1, 0xFFFF);
+    jpeg_read_header(&ctx->cinfo, TRUE);
+    fill_info(ctx, info);
+    ctx->stage = 1;
+    return 0;
+}
+
+/*
+ * Reads all coefficients (entropy decoding only) and copies the wanted channels of each component into
+ * outs[c], laid out [nchan[c], height_in_blocks, width_in_blocks] in natural (row-major 8*v+u) order.
+ * chan_idx holds the channel lists of all components back to back. qtables receives 64 quantization
+ * steps per component, natural order.
+ */
+int fs_read_coefs(fs_ctx *ctx, int ncomp, short **outs, const int *nchan, const int *chan_idx, unsigned short *qtables)
+{
+    struct jpeg_decompress_struct *c = &ctx->cinfo;
+    jvirt_barray_ptr *arrays;
+    int ci, k, offset = 0;
+    if (ctx->stage != 1) {
+        snprintf(ctx->message, sizeof(ctx->message), "header not read");
+        return -1;
+    }
+    if (setjmp(ctx->jump))
+        return -1;
+    arrays = jpeg_read_coefficients(c);
+    ctx->stage = 2;
+    for (ci = 0; ci < ncomp && ci < c->num_components; ci++) {
+        jpeg_component_info *comp = &c->comp_info[ci];
+        JDIMENSION bh = comp->height_in_blocks, bw = comp->width_in_blocks, row, col;
+        const int n = nchan[ci];
+        const int *idx = chan_idx + offset;
+        short *out = outs[ci];
+        const size_t plane = (size_t)bh * bw;
+        offset += n;
+        if (comp->quant_table != NULL) {
+            for (k = 0; k < DCTSIZE2; k++)
+                qtables[ci * DCTSIZE2 + k] = comp->quant_table->quantval[k];
+        } else {
+            for (k = 0; k < DCTSIZE2; k++)
+                qtables[ci * DCTSIZE2 + k] = 0;
+        }
+        for (row = 0; row < bh; row++) {
+            JBLOCKARRAY rows = (*c->mem->access_virt_barray)((j_common_ptr)c, arrays[ci], row, 1, FALSE);
+            JBLOCKROW blocks = rows[0];
+            short *dst = out + (size_t)row * bw;
+            if (n == DCTSIZE2) {
+                for (col = 0; col < bw; col++)
+                    for (k = 0; k < DCTSIZE2; k++)
+                        dst[k * plane + col] = blocks[col][k];
+            } else {
+                for (col = 0; col < bw; col++)
+                    for (k = 0; k < n; k++)
+                        dst[k * plane + col] = blocks[col][idx[k]];
+            }
+        }
+    }
+    jpeg_finish_decompress(c);
+    return 0;
+}
+
+/* Starts a pixel decode to RGB at scale scale_num/8 (libjpeg's DCT-domain scaling); fills out_width/out_height. */
+int fs_start_pixels(fs_ctx *ctx, int scale_num, fs_info *info)
+{
+    struct jpeg_decompress_struct *c = &ctx->cinfo;
+    if (ctx->stage != 1) {
+        snprintf(ctx->message, sizeof(ctx->message), "header not read");
+        return -1;
+    }
+    if (setjmp(ctx->jump))
+        return -1;
+    c->out_color_space = JCS_RGB;
+    c->scale_num = (unsigned int)scale_num;
+    c->scale_denom = 8;
+    c->dct_method = JDCT_ISLOW;
+    jpeg_start_decompress(c);
+    ctx->stage = 3;
+    info->out_width = (int)c->output_width;
+    info->out_height = (int)c->output_height;
+    return 0;
+}
+
+int fs_read_pixels(fs_ctx *ctx, unsigned char *out, int row_stride)
+{
+    struct jpeg_decompress_struct *c = &ctx->cinfo;
+    if (ctx->stage != 3) {
+        snprintf(ctx->message, sizeof(ctx->message), "pixel decode not started");
+        return -1;
+    }
+    if (setjmp(ctx->jump))
+        return -1;
+    while (c->output_scanline < c->output_height) {
+        JSAMPROW rowp = out + (size_t)c->output_scanline * row_stride;
+        jpeg_read_scanlines(c, &rowp, 1);
+    }
+    jpeg_finish_decompress(c);
+    ctx->stage = 4;
+    return 0;
+}
+
+void fs_tune_malloc(int mmap_threshold)
+{
+    /* Keep libjpeg's per-image coefficient buffers on the heap instead of fresh mmaps: the page faults of
+     * repeated large mmaps cost more than the decode itself on mid-size images. */
+    mallopt(M_MMAP_THRESHOLD, mmap_threshold);
+    mallopt(M_TRIM_THRESHOLD, 2 * mmap_threshold);
+}

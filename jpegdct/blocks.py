@@ -1,0 +1,175 @@
+"""Exact block-grid operations on DCT coefficients, pure numpy.
+
+Arrays are ``[..., channels, blocks_h, blocks_w]`` with a parallel tuple of natural-order channel indices
+``8*v+u``. A horizontal flip mirrors the block order and negates odd horizontal frequencies (odd ``u``);
+a transpose swaps the block axes and the coefficient matrix (``(v, u) -> (u, v)``). Every EXIF orientation
+is a composition of the two (plus the vertical flip), so all are lossless, as jpegtran's are.
+"""
+
+from collections.abc import Sequence
+from dataclasses import replace
+from functools import lru_cache
+
+import numpy as np
+
+from jpegdct.reader import Component, JpegCoefficients
+
+Channels = Sequence[int]
+
+
+def _signs(channels: Channels, axis_freq: int) -> np.ndarray:
+    """+1/-1 per channel: -1 where the frequency along the given axis (0: v, 1: u) is odd."""
+    freqs = [(c // 8, c % 8)[axis_freq] for c in channels]
+    return np.array([-1 if f % 2 else 1 for f in freqs], dtype=np.int16)
+
+
+def hflip(coefs: np.ndarray, channels: Channels) -> np.ndarray:
+    """Mirror left-right."""
+    return coefs[..., ::-1] * _signs(channels, 1)[:, None, None]
+
+
+def vflip(coefs: np.ndarray, channels: Channels) -> np.ndarray:
+    """Mirror top-bottom."""
+    return coefs[..., ::-1, :] * _signs(channels, 0)[:, None, None]
+
+
+def transposed_channels(channels: Channels) -> tuple[int, ...]:
+    return tuple(8 * (c % 8) + c // 8 for c in channels)
+
+
+def transpose(coefs: np.ndarray, channels: Channels) -> np.ndarray:
+    """Mirror across the main diagonal. The channel set must be closed under (v, u) -> (u, v)."""
+    position = {c: i for i, c in enumerate(channels)}
+    try:
+        order = [position[t] for t in transposed_channels(channels)]
+    except KeyError:
+        raise ValueError("channel set is not closed under transposition; read all channels to rotate") from None
+    return np.swapaxes(coefs[..., order, :, :], -1, -2)
+
+
+# EXIF orientation -> operations (applied left to right) that bring the image upright.
+_ORIENT_OPS: dict[int, tuple[str, ...]] = {
+    1: (),
+    2: ("h",),
+    3: ("h", "v"),
+    4: ("v",),
+    5: ("t",),
+    6: ("t", "h"),  # rotate 90 degrees clockwise
+    7: ("t", "h", "v"),
+    8: ("t", "v"),  # rotate 270 degrees clockwise
+}
+
+
+def orient_array(coefs: np.ndarray, channels: Channels, orientation: int) -> np.ndarray:
+    """Apply the transform that displays an image with this EXIF orientation upright."""
+    out = coefs
+    for op in _ORIENT_OPS.get(orientation, ()):
+        out = {"h": hflip, "v": vflip, "t": transpose}[op](out, channels)
+    return np.ascontiguousarray(out)
+
+
+def trim_to_mcus(jc: JpegCoefficients) -> JpegCoefficients:
+    """Drop partial MCUs at the right and bottom edges (as ``jpegtran -trim``).
+
+    Partial edge blocks hold encoder padding; trimming keeps luma and chroma grids aligned and lets flips
+    and rotations stay exact.
+    """
+    h = jc.header
+    hmax, vmax = max(h.h_samp), max(h.v_samp)
+    mcus_w, mcus_h = h.width // (8 * hmax), h.height // (8 * vmax)
+    comps = tuple(
+        replace(c, coefficients=c.coefficients[:, : mcus_h * c.v_samp, : mcus_w * c.h_samp]) for c in jc.components
+    )
+    header = replace(h, width=mcus_w * 8 * hmax, height=mcus_h * 8 * vmax)
+    return JpegCoefficients(header, comps)
+
+
+def orient(jc: JpegCoefficients) -> JpegCoefficients:
+    """Bring an image upright according to its EXIF orientation (trims partial MCUs first)."""
+    if jc.header.orientation == 1:
+        return jc
+    jc = trim_to_mcus(jc)
+    o = jc.header.orientation
+    swap = o >= 5
+    comps = tuple(
+        replace(
+            c,
+            coefficients=orient_array(c.coefficients, c.channels, o),
+            h_samp=c.v_samp if swap else c.h_samp,
+            v_samp=c.h_samp if swap else c.v_samp,
+        )
+        for c in jc.components
+    )
+    h = jc.header
+    header = replace(
+        h,
+        width=h.height if swap else h.width,
+        height=h.width if swap else h.height,
+        h_samp=h.v_samp if swap else h.h_samp,
+        v_samp=h.h_samp if swap else h.v_samp,
+        orientation=1,
+    )
+    return JpegCoefficients(header, comps)
+
+
+def crop_or_pad(coefs: np.ndarray, top: int, left: int, height: int, width: int) -> np.ndarray:
+    """Window ``[top:top+height, left:left+width]`` of the block grid; outside the grid is zero.
+
+    A zero block is flat mid-grey in luma and neutral in chroma.
+    """
+    out = np.zeros((*coefs.shape[:-2], height, width), dtype=coefs.dtype)
+    src_h, src_w = coefs.shape[-2:]
+    y0, x0 = max(top, 0), max(left, 0)
+    y1, x1 = min(top + height, src_h), min(left + width, src_w)
+    if y1 > y0 and x1 > x0:
+        out[..., y0 - top : y1 - top, x0 - left : x1 - left] = coefs[..., y0:y1, x0:x1]
+    return out
+
+
+def center_offsets(src_h: int, src_w: int, height: int, width: int, align: int = 1) -> tuple[int, int]:
+    """Top-left of a centred window, rounded down to a multiple of ``align`` (keeps chroma aligned)."""
+    return ((src_h - height) // 2 // align) * align, ((src_w - width) // 2 // align) * align
+
+
+@lru_cache(maxsize=4)
+def _dct_matrix() -> np.ndarray:
+    """Orthonormal 8-point DCT-II matrix D[k, n]; JPEG's 2D coefficients are D X D^T (same scaling)."""
+    n = np.arange(8)
+    d = np.sqrt(2 / 8) * np.cos((2 * n[None, :] + 1) * n[:, None] * np.pi / 16)
+    d[0] /= np.sqrt(2)
+    return d
+
+
+@lru_cache(maxsize=4)
+def _halving_matrix() -> np.ndarray:
+    """A[k, b, j]: 1D DCT of the 2x box-downsampled signal from two adjacent 8-sample blocks b=0,1."""
+    d = _dct_matrix()
+    pool = np.zeros((2, 8, 8))  # pool[b, m, n]: output sample m from input sample n of block b
+    for b in range(2):
+        for m in range(4 * b, 4 * b + 4):
+            pool[b, m, 2 * (m - 4 * b)] = 0.5
+            pool[b, m, 2 * (m - 4 * b) + 1] = 0.5
+    return np.einsum("km,bmn,jn->kbj", d, pool, d)
+
+
+def downsample2x(dequantized: np.ndarray, factor_v: int, factor_h: int) -> np.ndarray:
+    """Exact DCT-domain box downsampling of a full ``[64, H, W]`` dequantized plane by 1 or 2 per axis.
+
+    Equals: inverse DCT, average 2x2 (or 2x1, 1x2) pixels, forward DCT. Used to bring 4:4:4 / 4:2:2 chroma
+    to the 4:2:0 grid that a model expects. Odd block counts are padded by edge replication.
+    """
+    x = dequantized.astype(np.float64).reshape(8, 8, *dequantized.shape[-2:])
+    a = _halving_matrix()
+    for axis, factor in ((2, factor_v), (3, factor_h)):
+        if factor == 1:
+            continue
+        if x.shape[axis] % 2:
+            x = np.concatenate([x, np.take(x, [-1], axis=axis)], axis=axis)
+        n = x.shape[axis] // 2
+        if axis == 2:
+            x = x.reshape(8, 8, n, 2, x.shape[3])
+            x = np.einsum("kbj,junbw->kunw", a, x)
+        else:
+            x = x.reshape(8, 8, x.shape[2], n, 2)
+            x = np.einsum("lbj,vjhnb->vlhn", a, x)
+    return x.reshape(64, *x.shape[-2:])
