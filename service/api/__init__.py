@@ -1,0 +1,1 @@
+"""HTTP routes: probes and metrics (health.py), models and classification (models.py)."""

@@ -1,0 +1,87 @@
+"""Bytes -> model inputs in a thread pool sized to the cores, and the reader's errors -> HTTP answers.
+
+The coefficient reader releases the GIL, so these threads read in parallel and the event loop never
+decodes anything.
+"""
+
+import asyncio
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+from jpegdct import InvalidJpeg, JpegTooLarge, UnsupportedJpeg
+from service.errors import RequestError
+
+T = TypeVar("T")
+
+EXPECTED = "expected an 8-bit baseline or progressive JPEG (YCbCr or grayscale)"
+_SIGNATURES = {
+    b"\x89PNG": "PNG",
+    b"GIF8": "GIF",
+    b"RIFF": "RIFF/WebP",
+    b"BM": "BMP",
+    b"II*\x00": "TIFF",
+    b"MM\x00*": "TIFF",
+    b"%PDF": "PDF",
+}
+
+
+def looks_like_jpeg(data: bytes) -> bool:
+    """SOI followed by the start of another marker: what every JPEG starts with."""
+    return data[:3] == b"\xff\xd8\xff"
+
+
+def describe_start(data: bytes) -> str:
+    for magic, kind in _SIGNATURES.items():
+        if data.startswith(magic):
+            return f"{kind} data"
+    return f"bytes starting with {data[:4].hex(' ')}"
+
+
+def check_jpeg_bytes(data: bytes) -> None:
+    """Refuse what is plainly not a JPEG before it takes a reader thread."""
+    if not data:
+        raise RequestError(422, f"empty body: {EXPECTED}")
+    if not looks_like_jpeg(data):
+        raise RequestError(415, f"not a JPEG: got {describe_start(data)}; {EXPECTED} (starting with FF D8 FF)")
+
+
+def as_request_error(e: Exception) -> RequestError | None:
+    """The client-facing answer for a reader error; None for anything else (our bug: a 500)."""
+    if isinstance(e, JpegTooLarge):
+        return RequestError(413, f"JPEG too large: {e}")
+    if isinstance(e, UnsupportedJpeg):
+        return RequestError(415, f"{e}; {EXPECTED}")
+    if isinstance(e, InvalidJpeg):
+        return RequestError(422, f"corrupt or truncated JPEG: {e}")
+    if isinstance(e, ValueError) and str(e).startswith("unsupported chroma sampling"):
+        return RequestError(415, f"unsupported JPEG: {str(e)[len('unsupported ') :]}; {EXPECTED}")
+    return None
+
+
+def _timed(fn: Callable[[bytes], T], data: bytes) -> tuple[T, float]:
+    start = time.perf_counter()
+    try:
+        out = fn(data)
+    except Exception as e:
+        mapped = as_request_error(e)
+        if mapped is None:
+            raise
+        raise mapped from e
+    return out, time.perf_counter() - start
+
+
+class ReaderPool:
+    def __init__(self, threads: int) -> None:
+        self.threads = threads
+        self._executor = ThreadPoolExecutor(threads, thread_name_prefix="jpeg-read")
+
+    async def run(self, fn: Callable[[bytes], T], data: bytes) -> tuple[T, float]:
+        """Run ``fn(data)`` in the pool; returns its result and the wall time the caller waited."""
+        start = time.perf_counter()
+        out, _ = await asyncio.get_running_loop().run_in_executor(self._executor, _timed, fn, data)
+        return out, time.perf_counter() - start
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=True)
