@@ -1,0 +1,149 @@
+"""Sending requests: one POST, a closed loop at a fixed concurrency, an open loop on a fixed timeline."""
+
+import asyncio
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from urllib.parse import quote
+
+import httpx
+
+from loadtest.stats import Sample
+
+Tick = Callable[[], None]
+
+
+def classify_path(model: str) -> str:
+    return f"/v1/models/{quote(model, safe='')}/classify"
+
+
+def parse_answer(status: int, body: bytes) -> tuple[int | None, dict[str, float] | None]:
+    """``input_bytes`` and ``timings_ms`` of a 200 answer; (None, None) for anything else or bad JSON."""
+    if status != 200:
+        return None, None
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return None, None
+    if not isinstance(doc, dict):
+        return None, None
+    input_bytes = doc.get("input_bytes")
+    timings = doc.get("timings_ms")
+    input_bytes = input_bytes if isinstance(input_bytes, int) and not isinstance(input_bytes, bool) else None
+    if isinstance(timings, dict):
+        timings = {k: float(v) for k, v in timings.items() if isinstance(v, int | float)}
+    else:
+        timings = None
+    return input_bytes, timings
+
+
+def failure_tag(exc: httpx.HTTPError) -> str:
+    """A short, stable name for a request that got no HTTP answer (used as its 'status')."""
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout"
+    if isinstance(exc, httpx.ConnectError):
+        return "connect"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return "protocol"
+    return "transport"
+
+
+async def send(client: httpx.AsyncClient, model: str, body: bytes, start: float, top_k: int = 1) -> Sample:
+    """POST one JPEG; latency runs from ``start`` (perf_counter seconds) to the end of the answer's body."""
+    lag = max(0.0, time.perf_counter() - start)
+    try:
+        resp = await client.post(
+            classify_path(model), content=body, headers={"Content-Type": "image/jpeg"}, params={"top_k": top_k}
+        )
+    except httpx.HTTPError as exc:
+        return Sample(failure_tag(exc), time.perf_counter() - start, len(body), lag_s=lag)
+    latency = time.perf_counter() - start
+    input_bytes, timings = parse_answer(resp.status_code, resp.content)
+    return Sample(resp.status_code, latency, len(body), input_bytes, timings, lag_s=lag)
+
+
+async def closed_loop(
+    client: httpx.AsyncClient,
+    model: str,
+    payloads: Sequence[bytes],
+    concurrency: int,
+    requests: int,
+    duration_s: float | None,
+    tick: Tick = lambda: None,
+) -> tuple[list[Sample], float]:
+    """``concurrency`` workers, each sending its next request as soon as its previous answer is in.
+
+    Stops after ``requests`` requests or once ``duration_s`` has passed (no new request starts after it).
+    Returns the samples and the step's wall time.
+    """
+    samples: list[Sample] = []
+    issued = 0
+    begin = time.perf_counter()
+    deadline = begin + duration_s if duration_s is not None else math.inf
+
+    async def worker() -> None:
+        nonlocal issued
+        while issued < requests and time.perf_counter() < deadline:
+            body = payloads[issued % len(payloads)]
+            issued += 1  # single-threaded event loop: no other worker runs between the check and this
+            samples.append(await send(client, model, body, time.perf_counter()))
+            tick()
+
+    await asyncio.gather(*(worker() for _ in range(max(1, min(concurrency, requests)))))
+    return samples, time.perf_counter() - begin
+
+
+async def open_loop(
+    client: httpx.AsyncClient,
+    model: str,
+    payloads: Sequence[bytes],
+    offsets: Sequence[float],
+    tick: Tick = lambda: None,
+) -> tuple[list[Sample], float]:
+    """Send request i at ``begin + offsets[i]`` whether or not earlier answers are in.
+
+    Latency is measured from the scheduled time, so a request delayed by a saturated client or a full
+    connection pool is charged the delay (no coordinated omission); ``lag_s`` records how late it left.
+    """
+    lead = 0.01  # time to create the first tasks before the first one is due
+    begin = time.perf_counter() + lead
+
+    async def one(i: int, due: float) -> Sample:
+        sample = await send(client, model, payloads[i % len(payloads)], due)
+        tick()
+        return sample
+
+    tasks: list[asyncio.Task[Sample]] = []
+    for i, offset in enumerate(offsets):
+        due = begin + offset
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(i, due)))
+    samples = list(await asyncio.gather(*tasks))
+    return samples, time.perf_counter() - begin
+
+
+def model_names(doc: object) -> list[str]:
+    """Served model names from a ``GET /v1/models`` answer, whichever of the usual shapes it has.
+
+    Accepts a list, or an object with a ``models`` / ``data`` list, whose items are names or objects
+    with a ``name`` (or ``id``).
+    """
+    items = doc
+    if isinstance(doc, dict):
+        items = doc.get("models", doc.get("data", []))
+        if isinstance(items, dict):  # {"models": {"name": {...}}}
+            items = list(items)
+    if not isinstance(items, list):
+        return []
+    names: list[str] = []
+    for item in items:
+        if isinstance(item, str):
+            names.append(item)
+        elif isinstance(item, dict):
+            name = item.get("name", item.get("id"))
+            if isinstance(name, str):
+                names.append(name)
+    return names
