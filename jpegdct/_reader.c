@@ -33,11 +33,19 @@ static int is_unsupported_code(int code)
            code == JERR_ARITH_NOTIMPL || code == JERR_BAD_IN_COLORSPACE || code == JERR_NOTIMPL;
 }
 
+/* fs_unsupported(): 0 invalid input, 1 unsupported feature, 2 image larger than libjpeg allows (too large). */
+static int error_kind(int code)
+{
+    if (code == JERR_IMAGE_TOO_BIG || code == JERR_WIDTH_OVERFLOW)
+        return 2;
+    return is_unsupported_code(code);
+}
+
 static void fs_error_exit(j_common_ptr cinfo)
 {
     fs_ctx *ctx = (fs_ctx *)cinfo->client_data;
     (*cinfo->err->format_message)(cinfo, ctx->message);
-    ctx->unsupported = is_unsupported_code(cinfo->err->msg_code);
+    ctx->unsupported = error_kind(cinfo->err->msg_code);
     longjmp(ctx->jump, 1);
 }
 

@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from jpegdct.reader import Component, JpegCoefficients
+from jpegdct.reader import JpegCoefficients
 
 Channels = Sequence[int]
 
@@ -84,6 +84,9 @@ def trim_to_mcus(jc: JpegCoefficients) -> JpegCoefficients:
     return JpegCoefficients(header, comps)
 
 
+_TRANSPOSED_ALL = list(transposed_channels(range(64)))
+
+
 def orient(jc: JpegCoefficients) -> JpegCoefficients:
     """Bring an image upright according to its EXIF orientation (trims partial MCUs first)."""
     if jc.header.orientation == 1:
@@ -95,6 +98,8 @@ def orient(jc: JpegCoefficients) -> JpegCoefficients:
         replace(
             c,
             coefficients=orient_array(c.coefficients, c.channels, o),
+            # A transposed block holds coefficient (u, v) at (v, u): its quantization step moves with it.
+            quant_table=c.quant_table[_TRANSPOSED_ALL] if swap else c.quant_table,
             h_samp=c.v_samp if swap else c.h_samp,
             v_samp=c.h_samp if swap else c.v_samp,
         )

@@ -32,7 +32,7 @@ def exif_orientation(app1: bytes) -> int:
                 return 1
             tag, typ, n = struct.unpack_from(endian + "HHI", tiff, entry)
             if tag == _ORIENTATION_TAG:
-                if typ != 3 or n < 1:  # SHORT
+                if typ != 3 or n != 1:  # one SHORT; with another count the value field is an offset, not a value
                     return 1
                 (value,) = struct.unpack_from(endian + "H", tiff, entry + 8)
                 return value if 1 <= value <= 8 else 1

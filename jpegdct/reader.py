@@ -114,7 +114,9 @@ class _Decoder:
             raise MemoryError("cannot create a libjpeg context")
         self._ctx = ffi.gc(ctx, lib.fs_free)
         self.info = ffi.new("fs_info *")
-        self._check(lib.fs_read_header(self._ctx, self._buf, len(data), int(limits.strict), limits.max_scans, self.info))
+        self._check(
+            lib.fs_read_header(self._ctx, self._buf, len(data), int(limits.strict), limits.max_scans, self.info)
+        )
         self.header = self._header()
         self._validate(limits)
 
@@ -122,7 +124,10 @@ class _Decoder:
         if rc == 0:
             return
         msg = ffi.string(lib.fs_message(self._ctx)).decode("utf-8", "replace")
-        if lib.fs_unsupported(self._ctx):
+        kind = lib.fs_unsupported(self._ctx)
+        if kind == 2:  # libjpeg's own dimension cap (65500 px): a size refusal like ours, not a corrupt file
+            raise JpegTooLarge(f"image too large: {msg}")
+        if kind:
             raise UnsupportedJpeg(f"unsupported JPEG: {msg}")
         raise InvalidJpeg(f"invalid JPEG: {msg}")
 
@@ -147,9 +152,7 @@ class _Decoder:
     def _validate(self, limits: Limits) -> None:
         h = self.header
         if h.width > limits.max_dimension or h.height > limits.max_dimension:
-            raise JpegTooLarge(
-                f"image is {h.width}x{h.height}; the longest side allowed is {limits.max_dimension} px"
-            )
+            raise JpegTooLarge(f"image is {h.width}x{h.height}; the longest side allowed is {limits.max_dimension} px")
         if h.width * h.height > limits.max_pixels:
             raise JpegTooLarge(
                 f"image is {h.width}x{h.height} = {h.width * h.height} pixels; the limit is {limits.max_pixels}"
@@ -164,9 +167,15 @@ class _Decoder:
             )
 
     def coefficients(self, channels: Sequence[Sequence[int]] | None) -> tuple[Component, ...]:
+        if self.header.color_space not in ("YCbCr", "Grayscale"):
+            # e.g. an RGB JPEG (Adobe transform 0): its planes are R, G, B, not the Y/Cb/Cr that callers assume.
+            # Pixel decoding handles it; coefficients would be silently wrong.
+            raise UnsupportedJpeg(f"unsupported JPEG: {self.header.color_space} coefficients (only YCbCr or grayscale)")
         info = self.info
         n = info.num_components
-        wanted = [tuple(range(64))] * n if channels is None else [tuple(channels[i]) for i in range(min(n, len(channels)))]
+        wanted = (
+            [tuple(range(64))] * n if channels is None else [tuple(channels[i]) for i in range(min(n, len(channels)))]
+        )
         for chans in wanted:
             if any(not 0 <= c < 64 for c in chans):
                 raise ValueError(f"channel indices must be in [0, 64): {chans}")
@@ -215,8 +224,6 @@ def read_coefficients(
     return JpegCoefficients(dec.header, dec.coefficients(channels))
 
 
-def decode_rgb(
-    data: bytes | bytearray | memoryview, scale_num: int = 8, limits: Limits = DEFAULT_LIMITS
-) -> np.ndarray:
+def decode_rgb(data: bytes | bytearray | memoryview, scale_num: int = 8, limits: Limits = DEFAULT_LIMITS) -> np.ndarray:
     """Decode to uint8 RGB ``[H, W, 3]`` at scale ``scale_num/8`` (libjpeg's DCT-domain scaled IDCT)."""
     return _Decoder(data, limits).pixels(scale_num)
