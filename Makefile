@@ -17,6 +17,8 @@ $(VENV)/.serve: $(PY) pyproject.toml setup.py jpegdct/_reader.c jpegdct/_cdef.h
 
 # torch is pinned to the CPU build that ships with these machines (see README).
 $(VENV)/.dev: $(VENV)/.serve
+	# jpegtran/cjpeg (Debian libjpeg-turbo-progs) let tests/jpegdct check bit-exactness; best effort: they skip without.
+	command -v jpegtran >/dev/null || (apt-get install -y -qq libjpeg-turbo-progs >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq libjpeg-turbo-progs)) || true
 	$(PIP) install torch==2.13.0
 	$(PIP) install -e '.[serve,train,dev]'
 	touch $@
