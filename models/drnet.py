@@ -1,0 +1,169 @@
+"""DRNet (Zhu et al., "Dynamic Resolution Network", NeurIPS 2021) on the RGB ResNet.
+
+- A tiny resolution predictor looks at what a JPEG gives almost for free: its DC coefficients, a 1/8-scale
+  YCbCr thumbnail. It scores the candidate resolutions.
+- The classifier's convolutions are shared across resolutions; every BatchNorm is resolution-aware (one BN
+  per resolution), since activation statistics differ with input scale.
+- Training: hard Gumbel-softmax (straight-through) over the predictor's logits picks a resolution per image;
+  the loss is the chosen resolution's cross-entropy plus a FLOPs constraint that penalizes expected FLOPs
+  above a target fraction of the full-resolution path.
+- Inference: argmax (no Gumbel noise), and only the chosen path is computed for each image.
+"""
+
+from collections.abc import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from models.contract import InputContract
+from models.registry import register_model
+from models.resnet import ResNetBody, default_labels, init_weights
+
+
+class ResolutionBN(nn.Module):
+    """One BatchNorm per candidate resolution; ``index`` selects the active one."""
+
+    def __init__(self, num_features: int, num_resolutions: int) -> None:
+        super().__init__()
+        self.bns = nn.ModuleList(nn.BatchNorm2d(num_features) for _ in range(num_resolutions))
+        self.index = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.bns[self.index](x)
+
+
+class ResolutionPredictor(nn.Module):
+    """A few strided convs on the ``[N, 3, T, T]`` DC thumbnail (0..255 YCbCr) -> one logit per resolution."""
+
+    def __init__(self, num_resolutions: int, width: int = 16) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        cin = 3
+        for w in (width, 2 * width, 4 * width):
+            layers += [nn.Conv2d(cin, w, 3, 2, 1, bias=False), nn.BatchNorm2d(w), nn.ReLU(inplace=True)]
+            cin = w
+        self.features = nn.Sequential(*layers)
+        self.fc = nn.Linear(cin, num_resolutions)
+
+    def forward(self, thumbnail: torch.Tensor) -> torch.Tensor:
+        x = (thumbnail - 128.0) / 64.0
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(self.features(x), 1), 1))
+
+
+class DRNet(nn.Module):
+    def __init__(
+        self,
+        contract: InputContract,
+        widths: Sequence[int] = (32, 64, 128, 256),
+        depths: Sequence[int] = (2, 2, 2, 2),
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.contract = contract
+        r = len(contract.resolutions)
+        mean = contract.mean or (127.5, 127.5, 127.5)
+        std = contract.std or (64.0, 64.0, 64.0)
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1))
+        norm: Callable[[int], nn.Module] = lambda c: ResolutionBN(c, r)  # noqa: E731
+        self.stem = nn.Sequential(
+            nn.Conv2d(3, widths[0], 7, 2, 3, bias=False), norm(widths[0]), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2, 1)
+        )
+        self.body = ResNetBody(widths, depths, contract.num_classes, norm=norm, dropout=dropout)
+        self.predictor = ResolutionPredictor(r)
+        init_weights(self)
+        for m in self.modules():
+            if isinstance(m, ResolutionBN):
+                for bn in m.bns:
+                    nn.init.ones_(bn.weight)
+                    nn.init.zeros_(bn.bias)
+        self.path_calls = [0] * r  # images each path has classified (inference bookkeeping, tests)
+
+    def set_input_stats(self, mean: torch.Tensor, std: torch.Tensor) -> None:
+        self.mean.copy_(mean.view_as(self.mean))
+        self.std.copy_(std.view_as(self.std))
+
+    def set_resolution(self, index: int) -> None:
+        for m in self.modules():
+            if isinstance(m, ResolutionBN):
+                m.index = index
+
+    def forward_path(self, image: torch.Tensor, index: int) -> torch.Tensor:
+        """Classify uint8 NHWC images that are all at ``contract.resolutions[index]``."""
+        self.set_resolution(index)
+        self.path_calls[index] += image.shape[0]
+        # contiguous(): torch 2.13's CPU conv backward crashed on the channels-last view for narrow stems.
+        x = (image.permute(0, 3, 1, 2).float().contiguous() - self.mean) / self.std
+        return self.body(self.stem(x))
+
+    def forward(self, thumbnail: torch.Tensor) -> torch.Tensor:
+        """Resolution logits (the predictor); classification goes through ``forward_path`` / ``classify``."""
+        return self.predictor(thumbnail)
+
+    @torch.no_grad()
+    def classify(
+        self, thumbnail: torch.Tensor, images: Callable[[int, torch.Tensor], torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Inference: pick a resolution per image, then run only that path on only those images.
+
+        ``images(index, rows)`` returns the uint8 batch of the given rows at resolution ``index`` (so a
+        caller can decode each image at just the chosen scale). Returns (logits, chosen indices).
+        """
+        choice = self.predictor(thumbnail).argmax(dim=1)
+        logits = torch.zeros(thumbnail.shape[0], self.contract.num_classes)
+        for idx in choice.unique().tolist():
+            rows = (choice == idx).nonzero().flatten()
+            logits[rows] = self.forward_path(images(idx, rows), idx)
+        return logits, choice
+
+
+def flops_constraint(probs: torch.Tensor, path_flops: torch.Tensor, target: float) -> torch.Tensor:
+    """DRNet's FLOPs loss: penalize expected FLOPs (fraction of the full path) above ``target``."""
+    expected = (probs * (path_flops / path_flops.max())).sum(dim=1).mean()
+    return F.relu(expected - target) ** 2 + 0.0 * expected
+
+
+def predictor_loss(
+    logits: torch.Tensor,
+    path_losses: torch.Tensor,
+    path_flops: torch.Tensor,
+    target: float,
+    weight: float,
+    tau: float = 1.0,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Hard Gumbel-softmax (straight-through) choice; chosen path's loss + FLOPs constraint.
+
+    ``path_losses``: ``[N, R]`` cross-entropy of each image at each resolution (classifier frozen, or
+    computed in the same step). Returns (loss, one-hot choice).
+    """
+    onehot = F.gumbel_softmax(logits, tau=tau, hard=True)
+    task = (onehot * path_losses).sum(dim=1).mean()
+    return task + weight * flops_constraint(onehot, path_flops, target), onehot
+
+
+@register_model
+def drnet_resnet(
+    num_classes: int = 10,
+    class_ids: Sequence[str] | None = None,
+    labels: Sequence[str] | None = None,
+    resolutions: Sequence[int] = (224, 160, 128),
+    resize_short: int = 280,
+    thumbnail: int = 32,
+    widths: Sequence[int] = (32, 64, 128, 256),
+    depths: Sequence[int] = (2, 2, 2, 2),
+    dropout: float = 0.0,
+) -> DRNet:
+    """DRNet on the half-width ResNet-18 RGB baseline; 224/160/128 px (libjpeg scales 7/8, 5/8, 4/8 of 320)."""
+    if class_ids is None:
+        class_ids, labels = default_labels(num_classes)
+    contract = InputContract(
+        kind="drnet",
+        class_ids=tuple(class_ids),
+        labels=tuple(labels or class_ids),
+        size=max(resolutions),
+        resize_short=resize_short,
+        resolutions=tuple(sorted(resolutions, reverse=True)),
+        thumbnail=thumbnail,
+    )
+    return DRNet(contract, widths, depths, dropout)

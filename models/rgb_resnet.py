@@ -1,0 +1,69 @@
+"""RGB baseline: the same ResNet body with its usual stem (7x7 stride-2 conv + 3x3 stride-2 max-pool),
+fed uint8 NHWC pixels from a decode + resize + centre crop. Normalization lives in the model."""
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from models.contract import InputContract
+from models.registry import register_model
+from models.resnet import ResNetBody, default_labels, init_weights
+
+
+def rgb_stem(width: int, norm: type[nn.Module] | None = None) -> list[nn.Module]:
+    return [
+        nn.Conv2d(3, width, 7, 2, 3, bias=False),
+        (norm or nn.BatchNorm2d)(width),
+        nn.ReLU(inplace=True),
+        nn.MaxPool2d(3, 2, 1),
+    ]
+
+
+class RGBResNet(nn.Module):
+    def __init__(
+        self,
+        contract: InputContract,
+        widths: Sequence[int] = (32, 64, 128, 256),
+        depths: Sequence[int] = (2, 2, 2, 2),
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.contract = contract
+        mean = contract.mean or (127.5, 127.5, 127.5)
+        std = contract.std or (64.0, 64.0, 64.0)
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1))
+        self.stem = nn.Sequential(*rgb_stem(widths[0]))
+        self.body = ResNetBody(widths, depths, contract.num_classes, dropout=dropout)
+        init_weights(self)
+
+    def set_input_stats(self, mean: torch.Tensor, std: torch.Tensor) -> None:
+        self.mean.copy_(mean.view_as(self.mean))
+        self.std.copy_(std.view_as(self.std))
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        """``image``: uint8 ``[N, H, W, 3]``."""
+        # contiguous(): torch 2.13's CPU conv backward crashed on the channels-last view for narrow stems.
+        x = (image.permute(0, 3, 1, 2).float().contiguous() - self.mean) / self.std
+        return self.body(self.stem(x))
+
+
+@register_model
+def rgb_resnet(
+    num_classes: int = 10,
+    class_ids: Sequence[str] | None = None,
+    labels: Sequence[str] | None = None,
+    size: int = 224,
+    resize_short: int = 280,
+    widths: Sequence[int] = (32, 64, 128, 256),
+    depths: Sequence[int] = (2, 2, 2, 2),
+    dropout: float = 0.0,
+) -> RGBResNet:
+    """RGB baseline, ResNet-18 layout, 224 px centre crop of the short side resized to 280 px."""
+    if class_ids is None:
+        class_ids, labels = default_labels(num_classes)
+    contract = InputContract(
+        kind="rgb", class_ids=tuple(class_ids), labels=tuple(labels or class_ids), size=size, resize_short=resize_short
+    )
+    return RGBResNet(contract, widths, depths, dropout)

@@ -1,0 +1,94 @@
+import json
+from pathlib import Path
+
+import torch
+
+from models.checkpoint import load_model
+from models.train import main
+
+TINY = '{"widths": [8, 8, 16, 16], "depths": [1, 1, 1, 1]'
+
+
+def _train(tmp_path: Path, data: Path, model: str, kwargs: str, *extra: str) -> Path:
+    out = tmp_path / model
+    main(
+        [
+            "--model",
+            model,
+            "--data",
+            str(data),
+            "--out",
+            str(out),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--epochs",
+            "1",
+            "--max-steps",
+            "2",
+            "--batch-size",
+            "4",
+            "--val-fraction",
+            "0.25",
+            "--model-kwargs",
+            kwargs,
+            *extra,
+        ]
+    )
+    return out
+
+
+def test_two_step_smoke_runs_train_save_and_reload(tmp_path: Path, tiny_dataset: Path) -> None:
+    out = _train(tmp_path, tiny_dataset, "dct24_resnet", TINY + ', "grid": [8, 8]}')
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["epochs"][0]["epoch"] == 1
+    assert 0.0 <= metrics["epochs"][0]["val_top1"] <= 1.0
+    model, _ = load_model(out / "final.pt")
+    assert len(model.contract.mean) == 24 and all(s > 0 for s in model.contract.std)
+    assert torch.allclose(model.mean.flatten(), torch.tensor(model.contract.mean))
+
+    rgb = _train(tmp_path, tiny_dataset, "rgb_resnet", TINY + ', "size": 64, "resize_short": 80}')
+    drnet = _train(
+        tmp_path,
+        tiny_dataset,
+        "drnet_resnet",
+        TINY + ', "resolutions": [64, 48, 32], "resize_short": 80, "thumbnail": 8}',
+        "--init-from",
+        str(rgb / "final.pt"),
+        "--predictor-epochs",
+        "2",
+    )
+    dm = json.loads((drnet / "metrics.json").read_text())
+    assert len(dm["path_gflops"]) == 3 and dm["path_gflops"][0] > dm["path_gflops"][2]
+    assert 0.0 < dm["final"]["val_flops_ratio"] <= 1.0
+
+
+def test_resume_continues_from_the_last_epoch(tmp_path: Path, tiny_dataset: Path) -> None:
+    kw = TINY + ', "grid": [8, 8]}'
+    out = _train(tmp_path, tiny_dataset, "dct24_resnet", kw, "--epochs", "2", "--stop-after", "1")
+    first = json.loads((out / "metrics.json").read_text())["epochs"]
+    assert [e["epoch"] for e in first] == [1]
+    main(
+        [
+            "--model",
+            "dct24_resnet",
+            "--data",
+            str(tiny_dataset),
+            "--out",
+            str(out),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--epochs",
+            "2",
+            "--max-steps",
+            "2",
+            "--batch-size",
+            "4",
+            "--val-fraction",
+            "0.25",
+            "--model-kwargs",
+            kw,
+            "--resume",
+        ]
+    )
+    epochs = [e["epoch"] for e in json.loads((out / "metrics.json").read_text())["epochs"]]
+    assert epochs == [1, 2]
