@@ -42,9 +42,9 @@ def describe_start(data: bytes) -> str:
 def check_jpeg_bytes(data: bytes) -> None:
     """Refuse what is plainly not a JPEG before it takes a reader thread."""
     if not data:
-        raise RequestError(422, f"empty body: {EXPECTED}")
+        raise RequestError(422, "empty body: expected a JPEG image")
     if not looks_like_jpeg(data):
-        raise RequestError(415, f"not a JPEG: got {describe_start(data)}; {EXPECTED} (starting with FF D8 FF)")
+        raise RequestError(415, f"not a JPEG: got {describe_start(data)}; expected JPEG bytes (starting with FF D8 FF)")
 
 
 def as_request_error(e: Exception) -> RequestError | None:
@@ -54,7 +54,7 @@ def as_request_error(e: Exception) -> RequestError | None:
     if isinstance(e, UnsupportedJpeg):
         return RequestError(415, f"{e}; {EXPECTED}")
     if isinstance(e, InvalidJpeg):
-        return RequestError(422, f"corrupt or truncated JPEG: {e}")
+        return RequestError(422, f"corrupt or truncated JPEG ({str(e).removeprefix('invalid JPEG: ')})")
     if isinstance(e, ValueError) and str(e).startswith("unsupported chroma sampling"):
         return RequestError(415, f"unsupported JPEG: {str(e)[len('unsupported ') :]}; {EXPECTED}")
     return None

@@ -18,9 +18,10 @@ from service.settings import Settings
 log = logging.getLogger("freqserve.service")
 
 
-def _warmup_jpeg() -> bytes:
+def _warmup_jpeg(max_pixels: int) -> bytes:
     """A small real JPEG (made here, so warm-up depends on no file) that exercises the whole read path."""
-    y, x = np.mgrid[0:96, 0:128]
+    side = max(8, min(128, int(max_pixels**0.5)))
+    y, x = np.mgrid[0:side, 0:side]
     rgb = np.stack([x * 2, y * 2, (x + y)], axis=-1).astype(np.uint8)
     buf = io.BytesIO()
     Image.fromarray(rgb).save(buf, "JPEG", quality=90)
@@ -60,7 +61,7 @@ class ServiceState:
         except ModelLoadError as e:
             log.error("start-up failed: %s", e)
             raise
-        warm = _warmup_jpeg()
+        warm = _warmup_jpeg(s.MAX_PIXELS)
         for m in self.models.values():
             await asyncio.to_thread(m.warm_up_graphs)
             m.start()
