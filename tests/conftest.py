@@ -1,6 +1,7 @@
 """Shared fixtures: tiny JPEG datasets made inside the tests (never the real photos)."""
 
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,11 @@ def make_jpeg(
     kw = {"subsampling": subsampling} if mode != "L" else {}
     im.save(buf, "JPEG", quality=quality, **kw, **save_kw)
     return buf.getvalue()
+
+
+@pytest.fixture(scope="session")
+def jpeg_factory() -> Callable[..., bytes]:
+    return make_jpeg
 
 
 @pytest.fixture(scope="session")
