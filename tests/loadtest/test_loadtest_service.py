@@ -12,17 +12,19 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import httpx
 import pytest
+from loadtest_helpers import free_port
 
-from loadtest.cli import EXIT_OK
+from loadtest.cli import EXIT_OK, EXIT_THRESHOLD, main
 
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 60.0
 
 
-def _svc_models():  # noqa: ANN202  (a module object)
+def _svc_models() -> ModuleType:
     spec = importlib.util.spec_from_file_location("svc_models", REPO / "tests" / "service" / "svc_models.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -33,8 +35,6 @@ def _svc_models():  # noqa: ANN202  (a module object)
 @pytest.fixture(scope="module")
 def service_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     pytest.importorskip("onnx")
-    from conftest import free_port  # this folder's conftest, on sys.path under pytest's default import mode
-
     model_dir = _svc_models().write_models(tmp_path_factory.mktemp("models"))
     port = free_port()
     env = {
@@ -110,8 +110,6 @@ def test_bytes_that_are_not_a_jpeg_are_counted_as_4xx(service_url: str, jpeg_dir
     out = tmp_path / "r.json"
     served = [m["name"] for m in httpx.get(f"{service_url}/v1/models", trust_env=False).json()["models"]]
     dct = next(n for n in served if n.endswith("dct"))
-    from loadtest.cli import EXIT_THRESHOLD, main
-
     code = main(
         ["--url", service_url, "--images", str(jpeg_dir), "--models", dct, "--concurrency", "1", "--requests", "14",
          "--warmup", "0", "--quiet", "--json", str(out), "--fail-if", "errors>0"]
