@@ -4,7 +4,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip -q --disable-pip-version-check
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint models bundle clean
+
+DATA ?= ../shared/data/imagewoof2-320/train
+BUNDLED := dct24_resnet rgb_resnet drnet_resnet
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +37,18 @@ test: $(VENV)/.dev
 lint: $(VENV)/.dev
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+
+# Reproduce the bundled models: train on CPU (see MODEL_CARD.md for wall times), then bundle.
+models: $(VENV)/.dev
+	DATA=$(DATA) PY=$(PY) bash scripts/train_models.sh
+
+# Compact float16 checkpoints -> ONNX files with the contract inside, parity-checked against torch.
+bundle: $(VENV)/.dev
+	set -e; for m in $(BUNDLED); do \
+	  $(PY) -m models.checkpoint runs/$$m/final.pt bundled/checkpoints/$$m.pt; \
+	  $(PY) -m export --model $$m --checkpoint bundled/checkpoints/$$m.pt --out bundled --parity-data $(DATA) \
+	    --parity-count 300 > bundled/$$m.export.json; \
+	done
 
 clean:
 	rm -rf $(VENV) build *.egg-info jpegdct/_jpegdct*.so
