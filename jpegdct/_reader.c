@@ -209,14 +209,13 @@ int fs_read_coefs(fs_ctx *ctx, int ncomp, short **outs, const int *nchan, const 
             JBLOCKARRAY rows = (*c->mem->access_virt_barray)((j_common_ptr)c, arrays[ci], row, 1, FALSE);
             JBLOCKROW blocks = rows[0];
             short *dst = out + (size_t)row * bw;
-            if (n == DCTSIZE2) {
+            /* Channel-outer: each output plane row is written as one sequential stream (64 interleaved
+             * streams, one per channel, cost about as much as the entropy decoding on large images). */
+            for (k = 0; k < n; k++) {
+                const int src = idx[k];
+                short *plane_row = dst + (size_t)k * plane;
                 for (col = 0; col < bw; col++)
-                    for (k = 0; k < DCTSIZE2; k++)
-                        dst[k * plane + col] = blocks[col][k];
-            } else {
-                for (col = 0; col < bw; col++)
-                    for (k = 0; k < n; k++)
-                        dst[k * plane + col] = blocks[col][idx[k]];
+                    plane_row[col] = blocks[col][src];
             }
         }
     }

@@ -261,3 +261,15 @@ def test_threads_give_same_results_as_sequential(kit: SimpleNamespace) -> None:
 def test_limits_are_configurable(kit: SimpleNamespace) -> None:
     data = kit.encode(kit.noise_image(40, 30))
     assert read_header(data, Limits(max_pixels=1200, max_dimension=40)).width == 30
+
+
+def test_permutation_of_all_64_channels_is_honoured(kit: SimpleNamespace) -> None:
+    # Regression: a 64-entry channel list used to be copied in natural order whatever its order was, so a
+    # permuted full read came back with its channels mislabelled.
+    data = kit.encode(kit.noise_image(16, 24, seed=6), subsampling="4:4:4")
+    full = read_coefficients(data)
+    perm = tuple(8 * (c % 8) + c // 8 for c in range(64))  # transposed order
+    sel = read_coefficients(data, [perm, tuple(reversed(range(64))), tuple(range(64))])
+    np.testing.assert_array_equal(sel.components[0].coefficients, full.components[0].coefficients[list(perm)])
+    np.testing.assert_array_equal(sel.components[1].coefficients, full.components[1].coefficients[::-1])
+    np.testing.assert_array_equal(sel.components[2].coefficients, full.components[2].coefficients)
