@@ -56,7 +56,10 @@ def as_request_error(e: Exception) -> RequestError | None:
     if isinstance(e, InvalidJpeg):
         return RequestError(422, f"corrupt or truncated JPEG ({str(e).removeprefix('invalid JPEG: ')})")
     if isinstance(e, ValueError) and str(e).startswith("unsupported chroma sampling"):
-        return RequestError(415, f"unsupported JPEG: {str(e)[len('unsupported ') :]}; {EXPECTED}")
+        return RequestError(
+            415,
+            f"unsupported JPEG: {str(e).removeprefix('unsupported ')}; expected 4:2:0, 4:2:2, 4:4:0 or 4:4:4 chroma",
+        )
     return None
 
 

@@ -3,12 +3,15 @@
 import json
 import logging
 import random
+import shutil
+import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 from conftest import make_settings, serve
+from PIL import Image
 from svc_jpegs import bad_inputs, jpeg, png
 from svc_models import DCT, DRNET, RGB
 
@@ -313,3 +316,13 @@ async def test_bad_input_matrix_never_500_and_server_stays_healthy(client: httpx
             assert (await classify(client, model, bytes(cut))).status_code in (200, 413, 415, 422)
     assert (await client.get("/readyz")).status_code == 200
     assert (await classify(client, "tiny-dct", good)).status_code == 200
+
+
+@pytest.mark.skipif(shutil.which("cjpeg") is None, reason="needs libjpeg-turbo's cjpeg to make a 4:1:1 JPEG")
+async def test_415_chroma_sampling_the_dct_path_cannot_read(client: httpx.AsyncClient, tmp_path: Path) -> None:
+    ppm = tmp_path / "x.ppm"
+    Image.new("RGB", (64, 48), (200, 30, 40)).save(ppm)
+    data = subprocess.run(["cjpeg", "-sample", "4x1,1x1,1x1", str(ppm)], capture_output=True, check=True).stdout
+    r = await classify(client, "tiny-dct", data)
+    assert_error(r, 415, "unsupported JPEG: chroma sampling 4:1:1; expected 4:2:0, 4:2:2, 4:4:0 or 4:4:4 chroma")
+    assert (await classify(client, "tiny-rgb", data)).status_code == 200  # pixels decode any sampling
