@@ -196,14 +196,16 @@ async def test_graceful_shutdown_lets_in_flight_requests_finish(model_dir: Path,
         started = asyncio.Event()
 
         async def slow_upload() -> AsyncIterator[bytes]:
-            for i in range(0, len(data), 1024):
-                yield data[i : i + 1024]
+            for i in range(0, len(data), 512):
+                yield data[i : i + 512]
                 started.set()
                 await asyncio.sleep(0.05)
 
         async with httpx.AsyncClient(base_url=server.url, timeout=30) as c:
+            assert (await c.get("/healthz")).status_code == 200  # the keep-alive connection is accepted
             pending = asyncio.ensure_future(c.post("/v1/models/tiny-dct/classify", content=slow_upload(), headers=JPEG))
             await started.wait()
+            await asyncio.sleep(0.2)  # the upload is under way
             server.proc.send_signal(signal.SIGTERM)
             r = await pending
         assert r.status_code == 200, r.text
