@@ -1,6 +1,7 @@
 """A real ``python -m service`` (uvicorn) on a free loopback port: concurrency, batching, logs, shutdown."""
 
 import asyncio
+import io
 import json
 import os
 import shutil
@@ -15,7 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
+from PIL import Image
 from prometheus_client.parser import text_string_to_metric_families
 from svc_jpegs import bad_inputs, jpeg
 
@@ -192,12 +195,12 @@ async def test_graceful_shutdown_lets_in_flight_requests_finish(model_dir: Path,
     server = launch(model_dir, tmp_path / "stderr.log")
     try:
         wait_ready(server)
-        data = jpeg(size=(200, 160))
+        data = noise_jpeg()  # ~40 kB: about a second of slow upload
         started = asyncio.Event()
 
         async def slow_upload() -> AsyncIterator[bytes]:
-            for i in range(0, len(data), 512):
-                yield data[i : i + 512]
+            for i in range(0, len(data), 2048):
+                yield data[i : i + 2048]
                 started.set()
                 await asyncio.sleep(0.05)
 
@@ -209,12 +212,21 @@ async def test_graceful_shutdown_lets_in_flight_requests_finish(model_dir: Path,
             server.proc.send_signal(signal.SIGTERM)
             r = await pending
         assert r.status_code == 200, r.text
+        lines = [x["msg"] for x in server.log_lines()]
+        assert lines.index("Shutting down") < lines.index("request"), "the request was not in flight at SIGTERM"
         # uvicorn re-raises the signal once it has shut down cleanly, so the process ends "by SIGTERM".
         assert server.proc.wait(30) in (0, -signal.SIGTERM)
         msgs = [x["msg"] for x in server.log_lines()]
         assert "service stopped" in msgs
     finally:
         stop(server)
+
+
+def noise_jpeg() -> bytes:
+    rgb = np.random.default_rng(0).integers(0, 256, (160, 200, 3), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "JPEG", quality=95)
+    return buf.getvalue()
 
 
 def test_corrupt_model_file_stops_start_up_with_a_clear_message(model_dir: Path, tmp_path: Path) -> None:
