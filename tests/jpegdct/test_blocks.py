@@ -119,7 +119,14 @@ def test_trim_to_mcus_matches_jpegtran_crop(kit: SimpleNamespace, jpegtran: Call
 def test_orient_matches_pixel_domain(kit: SimpleNamespace, subsampling: str, orientation: int) -> None:
     data = _encode(kit, subsampling, *ALIGNED[subsampling], seed=orientation)
     jc = read_coefficients(data)
+    before = [(c.coefficients.copy(), c.quant_table.copy()) for c in jc.components]
     oriented = orient(_with_orientation(jc, orientation))
+    for c, (coefs, quant) in zip(jc.components, before, strict=True):  # input untouched, dtypes kept
+        np.testing.assert_array_equal(c.coefficients, coefs)
+        np.testing.assert_array_equal(c.quant_table, quant)
+    for c in oriented.components:
+        assert c.coefficients.dtype == np.int16 and c.quant_table.dtype == np.uint16
+        assert c.coefficients.flags.c_contiguous
     # (1) against Pillow's decode, transformed in numpy: the bound of the reference-decode test.
     expected = PIXEL_OPS[orientation](kit.pillow_rgb(data))
     err = np.abs(kit.to_uint8(kit.ref_decode(oriented)) - expected)
