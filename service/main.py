@@ -10,12 +10,23 @@ from service.logging import configure_logging
 from service.settings import Settings
 
 
+def describe(e: ValidationError) -> str:
+    """One line per bad value, named as it is set: ``FREQSERVE_MAX_BATCH='0': Input should be ...``."""
+    parts = []
+    for err in e.errors():
+        if err["loc"]:
+            parts.append(f"FREQSERVE_{err['loc'][0]}={err['input']!r}: {err['msg']}")
+        else:
+            parts.append(str(err["msg"]).removeprefix("Value error, "))
+    return "; ".join(parts)
+
+
 def main() -> None:
     try:
         settings = Settings()
     except ValidationError as e:
         configure_logging()
-        logging.getLogger("freqserve").error("invalid settings: %s", e)
+        logging.getLogger("freqserve").error("invalid settings: %s", describe(e))
         raise SystemExit(2) from None
     configure_logging(settings.LOG_LEVEL)
     uvicorn.run(

@@ -242,3 +242,14 @@ def test_corrupt_model_file_stops_start_up_with_a_clear_message(model_dir: Path,
     assert code != 0
     errors = [x["msg"] for x in server.log_lines() if x["level"] == "ERROR"]
     assert any(m.startswith(f"start-up failed: cannot load ONNX model {bad}: ") for m in errors), errors
+
+
+def test_invalid_setting_stops_start_up_naming_it(model_dir: Path, tmp_path: Path) -> None:
+    server = launch(model_dir, tmp_path / "stderr.log", FREQSERVE_MAX_BATCH="0")
+    try:
+        code = server.proc.wait(60)
+    finally:
+        stop(server)
+    assert code == 2
+    errors = [x["msg"] for x in server.log_lines() if x["level"] == "ERROR"]
+    assert errors == ["invalid settings: FREQSERVE_MAX_BATCH='0': Input should be greater than or equal to 1"]
