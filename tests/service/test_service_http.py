@@ -12,6 +12,7 @@ import httpx
 import pytest
 from conftest import make_settings, serve
 from PIL import Image
+from prometheus_client.parser import text_string_to_metric_families
 from svc_jpegs import bad_inputs, jpeg, png
 from svc_models import DCT, DRNET, RGB
 
@@ -79,8 +80,22 @@ async def test_multipart_upload_equals_raw_body(client: httpx.AsyncClient) -> No
 async def test_drnet_reports_its_resolution_and_cost(
     client: httpx.AsyncClient, color: tuple[int, int, int], resolution: int
 ) -> None:
+    def path_batches() -> dict[str, float]:
+        return {
+            s.labels["graph"]: s.value
+            for f in text_string_to_metric_families(metrics.text)
+            if f.name == "freqserve_batch_size"
+            for s in f.samples
+            if s.name.endswith("_count") and s.labels["model"] == "tiny-drnet"
+        }
+
+    metrics = await client.get("/metrics")
+    before = path_batches()
     r = await classify(client, "tiny-drnet", jpeg(color=color), top_k=2)
     assert r.status_code == 200, r.text
+    metrics = await client.get("/metrics")
+    ran = {graph for graph, n in path_batches().items() if n > before[graph]}
+    assert ran == {"predictor", f"path_{resolution}"}  # the predictor, then only the chosen path
     body = r.json()
     assert body["resolution"] == resolution
     assert body["gflops"] == pytest.approx(0.001 + resolution / 100)
