@@ -158,7 +158,13 @@ def machine() -> str:
         pass
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    return f"{cpu}; {cores} usable cores; Python {platform.python_version()}; load average at start {load}"
+    try:
+        import onnxruntime
+
+        ort = f"onnxruntime {onnxruntime.__version__}"
+    except ImportError:
+        ort = "onnxruntime ?"
+    return f"{cpu}; {cores} usable cores; Python {platform.python_version()}; {ort}; load average at start {load}"
 
 
 def pick(models: list[dict], kind: str, preset: str | None, name: str | None) -> dict | None:
