@@ -20,7 +20,7 @@ import httpx
 from loadtest.images import load_payloads
 from loadtest.progress import Progress
 from loadtest.report import format_ratios, format_table, level_label, throughput_ratios, write_csv, write_json
-from loadtest.runner import closed_loop, model_names, open_loop
+from loadtest.runner import closed_loop, model_names, model_summary, open_loop
 from loadtest.schedule import Arrival, arrival_offsets, parse_levels
 from loadtest.stats import summarize
 from loadtest.thresholds import METRICS, Threshold, check, parse_threshold
@@ -82,7 +82,7 @@ def parse_header(text: str) -> tuple[str, str]:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m loadtest",
-        description=__doc__.split("\n\n")[0],
+        description="Drive a running freqserve with real JPEGs and report latency and throughput per model.",
         epilog=(
             "Thresholds (--fail-if) name a failing condition on a step's figures, optionally for one model: "
             f"'[model:]metric<op>value' with op one of > >= < <= == != and metric one of: {', '.join(METRICS)}. "
@@ -178,16 +178,27 @@ def choose_models(requested: Sequence[str], served: Sequence[str]) -> list[str]:
     return list(requested)
 
 
-async def run(cfg: Config, payloads: Sequence[bytes], progress: Progress) -> dict[str, object]:
-    limits = httpx.Limits(max_connections=cfg.max_connections, max_keepalive_connections=cfg.max_connections)
-    async with httpx.AsyncClient(
+@dataclass(frozen=True)
+class RunResult:
+    models: list[str]  # in the order they ran
+    server_models: list[dict[str, object]]  # name, kind, provider as GET /v1/models reported them
+    steps: list[dict[str, object]]  # one row per (step, model): see stats.summarize
+
+
+def make_client(cfg: Config) -> httpx.AsyncClient:
+    """The one HTTP client of a run: it talks to ``cfg.url`` and to nothing else."""
+    return httpx.AsyncClient(
         base_url=cfg.url,
         headers=cfg.headers,
         timeout=cfg.timeout_s,
-        limits=limits,
+        limits=httpx.Limits(max_connections=cfg.max_connections, max_keepalive_connections=cfg.max_connections),
         trust_env=False,  # never route through a proxy named in the environment
         follow_redirects=False,  # never follow the server to another address
-    ) as client:
+    )
+
+
+async def run(cfg: Config, payloads: Sequence[bytes], progress: Progress) -> RunResult:
+    async with make_client(cfg) as client:
         served = await discover(client)
         models = choose_models(cfg.models, model_names(served))
         steps: list[tuple[str, int | float]] = [("closed", c) for c in cfg.concurrency]
@@ -211,12 +222,22 @@ async def run(cfg: Config, payloads: Sequence[bytes], progress: Progress) -> dic
                     samples, wall = await open_loop(client, model, payloads, offsets, progress.tick)
                 progress.close()
                 rows.append({"model": model, "mode": mode, "level": level, **summarize(samples, wall)})
-    return {"models": models, "server_models": served, "steps": rows}
+    return RunResult(models, model_summary(served), rows)
+
+
+def client_machine() -> dict[str, object]:
+    """Where the client ran: load figures mean little without it (the server's side is in /v1/models)."""
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+    }
 
 
 def report_doc(
     cfg: Config,
-    result: dict[str, object],
+    result: RunResult,
     started: dt.datetime,
     n_images: int,
     ratios: list[dict[str, object]],
@@ -229,16 +250,11 @@ def report_doc(
     return {
         "tool": "freqserve loadtest",
         "started_at": started.isoformat(timespec="seconds"),
-        "client": {
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "machine": platform.machine(),
-            "cpus": os.cpu_count(),
-        },
+        "client": client_machine(),
         "config": config,
         "images_loaded": n_images,
-        "server_models": result["server_models"],
-        "steps": result["steps"],
+        "server_models": result.server_models,
+        "steps": result.steps,
         "ratios": ratios,
         "thresholds": verdicts,
     }
@@ -258,19 +274,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RunError as exc:
         print(f"loadtest: {exc}", file=sys.stderr)
         return EXIT_RUN_FAILED
-    rows: list[dict[str, object]] = result["steps"]  # type: ignore[assignment]
-    models: list[str] = result["models"]  # type: ignore[assignment]
-    ratios = throughput_ratios(rows, models)
-    verdicts = check(cfg.thresholds, rows)
+    ratios = throughput_ratios(result.steps, result.models)
+    verdicts = check(cfg.thresholds, result.steps)
 
-    print(f"freqserve loadtest  {cfg.url}  {len(payloads)} images  started {started.isoformat(timespec='seconds')}")
-    print(format_table(rows))
+    client = client_machine()
+    providers = {str(m["name"]): m.get("provider", "?") for m in result.server_models}
+    print(f"freqserve loadtest  {cfg.url}  started {started.isoformat(timespec='seconds')}  {len(payloads)} images")
+    print(f"client: {client['platform']}, {client['cpus']} CPUs")
+    print("models: " + ", ".join(f"{m} ({providers.get(m, '?')})" for m in result.models))
+    print(format_table(result.steps))
     if ratios:
         print(format_ratios(ratios))
     for v in verdicts:
         print(f"threshold {v['threshold']}: {'ok' if v['passed'] else 'FAILED'}")
     if args.csv:
-        write_csv(rows, args.csv)
+        write_csv(result.steps, args.csv)
     if args.json:
         write_json(report_doc(cfg, result, started, len(payloads), ratios, verdicts), args.json)
     return EXIT_THRESHOLD if any(not v["passed"] for v in verdicts) else EXIT_OK

@@ -125,25 +125,32 @@ async def open_loop(
     return samples, time.perf_counter() - begin
 
 
+def _model_items(doc: object) -> list[object]:
+    items = doc
+    if isinstance(doc, dict):
+        items = doc.get("models", doc.get("data", []))
+        if isinstance(items, dict):  # {"models": {"name": {...}}}
+            items = [{"name": k, **v} if isinstance(v, dict) else k for k, v in items.items()]
+    return items if isinstance(items, list) else []
+
+
+def model_summary(doc: object) -> list[dict[str, object]]:
+    """Name, kind and execution provider of each served model (what a report needs, not the label lists)."""
+    out: list[dict[str, object]] = []
+    for item in _model_items(doc):
+        if isinstance(item, str):
+            out.append({"name": item})
+        elif isinstance(item, dict) and isinstance(item.get("name", item.get("id")), str):
+            out.append(
+                {"name": item.get("name", item.get("id"))} | {k: item[k] for k in ("kind", "provider") if k in item}
+            )
+    return out
+
+
 def model_names(doc: object) -> list[str]:
     """Served model names from a ``GET /v1/models`` answer, whichever of the usual shapes it has.
 
     Accepts a list, or an object with a ``models`` / ``data`` list, whose items are names or objects
     with a ``name`` (or ``id``).
     """
-    items = doc
-    if isinstance(doc, dict):
-        items = doc.get("models", doc.get("data", []))
-        if isinstance(items, dict):  # {"models": {"name": {...}}}
-            items = list(items)
-    if not isinstance(items, list):
-        return []
-    names: list[str] = []
-    for item in items:
-        if isinstance(item, str):
-            names.append(item)
-        elif isinstance(item, dict):
-            name = item.get("name", item.get("id"))
-            if isinstance(name, str):
-                names.append(name)
-    return names
+    return [str(m["name"]) for m in model_summary(doc)]

@@ -20,14 +20,15 @@ def jpeg_dir(tmp_path: Path) -> Path:
 
 def stub_app() -> FastAPI:
     """Answers like freqserve: ``fast`` at once, ``slow`` after 20 ms, ``serial`` one request at a time
-    (50 ms each: a server that cannot keep up), ``flaky`` 503 on every third request."""
+    (50 ms each: a server that cannot keep up), ``flaky`` 503 on every third request, ``moved`` (not
+    listed) redirects elsewhere."""
     app = FastAPI()
     lock = asyncio.Lock()
     counter = {"flaky": 0}
 
     @app.get("/v1/models")
     async def models() -> dict:
-        return {"models": [{"name": n} for n in ("fast", "slow", "serial", "flaky")]}
+        return {"models": [{"name": n, "provider": "stub"} for n in ("fast", "slow", "serial", "flaky")]}
 
     @app.post("/v1/models/{name}/classify")
     async def classify(name: str, request: Request) -> JSONResponse:
@@ -43,6 +44,8 @@ def stub_app() -> FastAPI:
             counter["flaky"] += 1
             if counter["flaky"] % 3 == 0:
                 return JSONResponse({"detail": "queue full"}, status_code=503, headers={"Retry-After": "1"})
+        elif name == "moved":  # not listed; a client must not follow it (192.0.2.0/24 is TEST-NET-1)
+            return JSONResponse({}, status_code=307, headers={"Location": "http://192.0.2.1/v1/models/x/classify"})
         elif name != "fast":
             return JSONResponse({"detail": f"unknown model {name!r}"}, status_code=404)
         answer = {
