@@ -86,7 +86,7 @@ ENV VIRTUAL_ENV=/opt/venv \
     FREQSERVE_PORT=8000 \
     FREQSERVE_MODEL_DIR=/app/bundled \
     FREQSERVE_DEVICE=auto
-RUN useradd --system --uid 10001 --user-group --no-create-home --home-dir /nonexistent \
+RUN useradd --uid 10001 --user-group --no-create-home --home-dir /nonexistent \
         --shell /usr/sbin/nologin freqserve
 WORKDIR /app
 COPY --from=builder /opt/venv /opt/venv

@@ -144,3 +144,56 @@ def test_prometheus_scrapes_metrics_of_every_freqserve_service(compose: dict) ->
     [dns] = jobs["freqserve-replica"]["dns_sd_configs"]
     assert dns["names"] == ["freqserve-replica"] and dns["port"] == 8000
     assert set(jobs) <= set(compose["services"])
+
+
+class _Reset:
+    pass
+
+
+class _Override:
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+
+class _ComposeLoader(yaml.SafeLoader):
+    """SafeLoader plus Compose's merge tags ``!reset`` and ``!override``."""
+
+
+def _override(loader: yaml.SafeLoader, node: yaml.Node) -> _Override:
+    if isinstance(node, yaml.MappingNode):
+        return _Override(loader.construct_mapping(node, deep=True))
+    return _Override(loader.construct_object(node))
+
+
+_ComposeLoader.add_constructor("!reset", lambda loader, node: _Reset())
+_ComposeLoader.add_constructor("!override", _override)
+
+
+def merge(base: object, override: object) -> object:
+    """Compose's merge of a later file over an earlier one (mappings merged key by key), with its tags."""
+    if isinstance(override, _Override):
+        return override.value
+    if isinstance(base, dict) and isinstance(override, dict):
+        out = dict(base)
+        for key, value in override.items():
+            if isinstance(value, _Reset):
+                out.pop(key, None)
+            else:
+                out[key] = merge(base.get(key), value)
+        return out
+    return override
+
+
+def test_cpu_override_drops_the_gpu_and_stays_valid(compose: dict, validator: jsonschema.Draft202012Validator) -> None:
+    override = yaml.load((REPO / "deploy" / "compose.cpu.yml").read_text(), Loader=_ComposeLoader)
+    merged = merge(compose, override)
+    assert isinstance(merged, dict)
+    assert _errors(validator, interpolate(merged, {})) == []
+    for name in ("freqserve", "freqserve-replica"):
+        svc = merged["services"][name]
+        assert "devices" not in json.dumps(svc.get("deploy", {}))
+        assert svc["build"]["args"]["RUNTIME"] == "cpu"
+        assert svc["environment"]["FREQSERVE_DEVICE"] == "cpu"
+        assert svc["image"] == "freqserve:cpu"
+        assert svc["healthcheck"] == compose["services"][name]["healthcheck"]
+    assert merged["services"]["freqserve-replica"]["deploy"] == {"replicas": 2}
