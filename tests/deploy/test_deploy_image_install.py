@@ -85,7 +85,7 @@ def test_builder_steps_install_a_torch_free_serving_venv(tmp_path: Path) -> None
     for run in runs:
         command = run.replace("/opt/venv", str(venv))
         done = subprocess.run(
-            ["bash", "-euo", "pipefail", "-c", command],
+            ["/bin/sh", "-c", command],  # what RUN uses
             cwd=src,
             env=env,
             capture_output=True,
