@@ -29,6 +29,8 @@ CSV_COLUMNS: tuple[str, ...] = (
     "server_queue_ms_mean",
     "server_infer_ms_mean",
     "max_send_lag_ms",
+    "mean_gflops",
+    "resolutions",
     "errors_by_status",
 )
 
@@ -118,9 +120,9 @@ def format_ratios(ratios: Sequence[Mapping[str, object]]) -> str:
 
 def _csv_value(value: object) -> object:
     if isinstance(value, Mapping):
-        return format_errors(value)
-    if isinstance(value, float) and math.isnan(value):
-        return ""
+        return format_errors(value)  # "503:3 timeout:1", "224:70 160:30"
+    if isinstance(value, float):
+        return "" if math.isnan(value) else round(value, 4)
     return value
 
 

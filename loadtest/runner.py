@@ -5,6 +5,7 @@ import json
 import math
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from urllib.parse import quote
 
 import httpx
@@ -18,24 +19,40 @@ def classify_path(model: str) -> str:
     return f"/v1/models/{quote(model, safe='')}/classify"
 
 
-def parse_answer(status: int, body: bytes) -> tuple[int | None, dict[str, float] | None]:
-    """``input_bytes`` and ``timings_ms`` of a 200 answer; (None, None) for anything else or bad JSON."""
+@dataclass(frozen=True)
+class Answer:
+    """What a 200 answer says about the work done; every field is None when absent or malformed."""
+
+    input_bytes: int | None = None
+    timings_ms: dict[str, float] | None = None
+    resolution: int | None = None
+    gflops: float | None = None
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def parse_answer(status: int, body: bytes) -> Answer:
+    """The figures of a 200 answer (``input_bytes``, ``timings_ms``, DRNet's ``resolution`` and ``gflops``)."""
     if status != 200:
-        return None, None
+        return Answer()
     try:
         doc = json.loads(body)
     except ValueError:
-        return None, None
+        return Answer()
     if not isinstance(doc, dict):
-        return None, None
-    input_bytes = doc.get("input_bytes")
+        return Answer()
     timings = doc.get("timings_ms")
-    input_bytes = input_bytes if isinstance(input_bytes, int) and not isinstance(input_bytes, bool) else None
-    if isinstance(timings, dict):
-        timings = {k: float(v) for k, v in timings.items() if isinstance(v, int | float)}
-    else:
-        timings = None
-    return input_bytes, timings
+    gflops = doc.get("gflops")
+    return Answer(
+        input_bytes=_int(doc.get("input_bytes")),
+        timings_ms={k: float(v) for k, v in timings.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+        if isinstance(timings, dict)
+        else None,
+        resolution=_int(doc.get("resolution")),
+        gflops=float(gflops) if isinstance(gflops, int | float) and not isinstance(gflops, bool) else None,
+    )
 
 
 def failure_tag(exc: httpx.HTTPError) -> str:
@@ -59,8 +76,8 @@ async def send(client: httpx.AsyncClient, model: str, body: bytes, start: float,
     except httpx.HTTPError as exc:
         return Sample(failure_tag(exc), time.perf_counter() - start, len(body), lag_s=lag)
     latency = time.perf_counter() - start
-    input_bytes, timings = parse_answer(resp.status_code, resp.content)
-    return Sample(resp.status_code, latency, len(body), input_bytes, timings, lag_s=lag)
+    a = parse_answer(resp.status_code, resp.content)
+    return Sample(resp.status_code, latency, len(body), a.input_bytes, a.timings_ms, a.resolution, a.gflops, lag)
 
 
 async def closed_loop(

@@ -22,6 +22,8 @@ class Sample:
     bytes_sent: int
     input_bytes: int | None = None  # the server's ``input_bytes``, from a 200 answer
     server_timings_ms: dict[str, float] | None = None
+    resolution: int | None = None  # DRNet models: the resolution the predictor chose
+    gflops: float | None = None  # DRNet models: the compute spent on this image
     lag_s: float = 0.0  # how late the request left relative to when it was due (client saturation)
 
     @property
@@ -82,6 +84,9 @@ def summarize(samples: Sequence[Sample], wall_s: float) -> dict[str, float | int
         row[f"server_{key}_ms_mean"] = _mean(
             [s.server_timings_ms[key] for s in ok if s.server_timings_ms and key in s.server_timings_ms]
         )
+    row["mean_gflops"] = _mean([s.gflops for s in ok if s.gflops is not None])
+    chosen = Counter(str(s.resolution) for s in ok if s.resolution is not None)
+    row["resolutions"] = dict(sorted(chosen.items(), key=lambda kv: -int(kv[0])))
     # A large lag means the client, not the server, could not keep up with the schedule.
     row["max_send_lag_ms"] = max((s.lag_s * 1000 for s in samples), default=0.0)
     row["errors_by_status"] = errors_by_status(samples)

@@ -37,6 +37,7 @@ METRICS: tuple[str, ...] = (
     "server_queue_ms_mean",
     "server_infer_ms_mean",
     "max_send_lag_ms",
+    "mean_gflops",
 )
 
 _PATTERN = re.compile(

@@ -8,7 +8,15 @@ import pytest
 
 from loadtest.cli import Config, make_client
 from loadtest.images import load_payloads
-from loadtest.runner import classify_path, closed_loop, failure_tag, model_names, model_summary, parse_answer
+from loadtest.runner import (
+    Answer,
+    classify_path,
+    closed_loop,
+    failure_tag,
+    model_names,
+    model_summary,
+    parse_answer,
+)
 
 
 def test_classify_path_quotes_the_model_name() -> None:
@@ -18,7 +26,12 @@ def test_classify_path_quotes_the_model_name() -> None:
 
 def test_parse_answer_reads_input_bytes_and_timings() -> None:
     body = b'{"input_bytes": 9312, "timings_ms": {"read": 1.5, "queue": 2, "infer": 3.25, "total": 7, "x": "y"}}'
-    assert parse_answer(200, body) == (9312, {"read": 1.5, "queue": 2.0, "infer": 3.25, "total": 7.0})
+    assert parse_answer(200, body) == Answer(9312, {"read": 1.5, "queue": 2.0, "infer": 3.25, "total": 7.0})
+
+
+def test_parse_answer_reads_drnet_resolution_and_gflops() -> None:
+    body = b'{"input_bytes": 27648, "timings_ms": {}, "resolution": 96, "gflops": 1.25}'
+    assert parse_answer(200, body) == Answer(27648, {}, resolution=96, gflops=1.25)
 
 
 @pytest.mark.parametrize(
@@ -26,9 +39,7 @@ def test_parse_answer_reads_input_bytes_and_timings() -> None:
     [(503, b'{"detail": "queue full"}'), (200, b"not json"), (200, b"[1, 2]"), (200, b'{"input_bytes": true}')],
 )
 def test_parse_answer_tolerates_anything_else(status: int, body: bytes) -> None:
-    input_bytes, timings = parse_answer(status, body)
-    assert input_bytes is None
-    assert timings is None
+    assert parse_answer(status, body) == Answer()
 
 
 @pytest.mark.parametrize(

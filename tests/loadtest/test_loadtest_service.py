@@ -118,3 +118,22 @@ def test_bytes_that_are_not_a_jpeg_are_counted_as_4xx(service_url: str, jpeg_dir
     [step] = json.loads(out.read_text())["steps"]
     assert step["errors"] == 2  # 7 files, round-robin over 14 requests: the bogus one twice
     assert step["errors_by_status"] == {"415": 2}  # the service answers 415 for non-JPEG bytes
+
+
+def test_drnet_answers_give_the_chosen_resolutions_and_compute(
+    service_url: str, jpeg_dir: Path, tmp_path: Path
+) -> None:
+    svc = _svc_models()
+    out = tmp_path / "r.json"
+    served = [m["name"] for m in httpx.get(f"{service_url}/v1/models", trust_env=False).json()["models"]]
+    drnet = next(n for n in served if n.endswith("drnet"))
+    code = main(
+        ["--url", service_url, "--images", str(jpeg_dir), "--models", drnet, "--concurrency", "2", "--requests", "12",
+         "--warmup", "0", "--quiet", "--json", str(out)]
+    )  # fmt: skip
+    assert code == EXIT_OK
+    [step] = json.loads(out.read_text())["steps"]
+    assert step["ok"] == 12
+    assert set(step["resolutions"]) <= {str(r) for r in svc.DRNET.resolutions}
+    assert sum(step["resolutions"].values()) == 12
+    assert step["mean_gflops"] > 0

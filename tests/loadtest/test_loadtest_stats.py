@@ -75,3 +75,21 @@ def test_summarize_empty_step() -> None:
 def test_errors_by_status_is_sorted_and_skips_200() -> None:
     samples = [Sample("timeout", 1, 1), Sample(413, 1, 1), Sample(200, 1, 1), Sample(413, 1, 1)]
     assert list(errors_by_status(samples).items()) == [("413", 2), ("timeout", 1)]
+
+
+def test_summarize_reports_drnet_resolutions_largest_first_and_mean_gflops() -> None:
+    samples = [
+        Sample(200, 0.01, 10, 100, resolution=96, gflops=1.0),
+        Sample(200, 0.01, 10, 100, resolution=160, gflops=3.0),
+        Sample(200, 0.01, 10, 100, resolution=96, gflops=1.0),
+        Sample(503, 0.01, 10),
+    ]
+    row = summarize(samples, 1.0)
+    assert row["resolutions"] == {"160": 1, "96": 2}
+    assert row["mean_gflops"] == pytest.approx(5 / 3)
+
+
+def test_summarize_non_drnet_has_no_resolutions() -> None:
+    row = summarize([_ok(0.01)], 1.0)
+    assert row["resolutions"] == {}
+    assert math.isnan(row["mean_gflops"])
