@@ -19,7 +19,15 @@ import httpx
 
 from loadtest.images import load_payloads
 from loadtest.progress import Progress
-from loadtest.report import format_ratios, format_table, level_label, throughput_ratios, write_csv, write_json
+from loadtest.report import (
+    format_ratios,
+    format_resolutions,
+    format_table,
+    level_label,
+    throughput_ratios,
+    write_csv,
+    write_json,
+)
 from loadtest.runner import closed_loop, model_names, model_summary, open_loop
 from loadtest.schedule import Arrival, arrival_offsets, parse_levels
 from loadtest.stats import summarize
@@ -283,6 +291,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"client: {client['platform']}, {client['cpus']} CPUs")
     print("models: " + ", ".join(f"{m} ({providers.get(m, '?')})" for m in result.models))
     print(format_table(result.steps))
+    if drnet := format_resolutions(result.steps):
+        print(drnet)
     if ratios:
         print(format_ratios(ratios))
     for v in verdicts:

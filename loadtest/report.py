@@ -118,6 +118,16 @@ def format_ratios(ratios: Sequence[Mapping[str, object]]) -> str:
     )
 
 
+def format_resolutions(rows: Sequence[Row]) -> str:
+    """One line per DRNet step: the resolutions its predictor chose and the mean compute per image."""
+    return "\n".join(
+        f"{r['model']} {level_label(r['mode'], r['level'])}: resolutions {format_errors(r['resolutions'])}, "
+        f"{_num(r.get('mean_gflops'), '.3f')} GFLOPs/image"
+        for r in rows
+        if r.get("resolutions")
+    )
+
+
 def _csv_value(value: object) -> object:
     if isinstance(value, Mapping):
         return format_errors(value)  # "503:3 timeout:1", "224:70 160:30"

@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 
 from loadtest.images import find_jpegs, load_payloads
-from loadtest.report import format_ratios, format_table, level_label, throughput_ratios, write_csv, write_json
+from loadtest.report import (
+    format_ratios,
+    format_resolutions,
+    format_table,
+    level_label,
+    throughput_ratios,
+    write_csv,
+    write_json,
+)
 from loadtest.stats import Sample, summarize
 
 
@@ -90,3 +98,12 @@ def test_load_payloads_errors(tmp_path: Path) -> None:
         load_payloads(tmp_path / "missing")
     with pytest.raises(FileNotFoundError, match="no \\*.jpg"):
         load_payloads(tmp_path)
+
+
+def test_format_resolutions_lists_drnet_steps_only(rows: list[dict[str, object]]) -> None:
+    drnet = {
+        "model": "dr", "mode": "closed", "level": 4,
+        **summarize([Sample(200, 0.01, 10, 1, resolution=r, gflops=1.5) for r in (96, 160, 96)], 1.0),
+    }  # fmt: skip
+    assert format_resolutions([*rows, drnet]) == "dr c=4: resolutions 160:1 96:2, 1.500 GFLOPs/image"
+    assert format_resolutions(rows) == ""
