@@ -217,17 +217,17 @@ async def run(cfg: Config, payloads: Sequence[bytes], progress: Progress) -> Run
             for model in models:
                 if cfg.warmup:
                     warm_c = int(level) if mode == "closed" else OPEN_LOOP_WARMUP_CONCURRENCY
-                    await closed_loop(client, model, payloads, warm_c, cfg.warmup, cfg.duration_s)
+                    await closed_loop(client, model, payloads, warm_c, cfg.warmup, cfg.duration_s, top_k=cfg.top_k)
                 label = f"{model} {level_label(mode, level)}"
                 if mode == "closed":
                     progress.start(label, cfg.requests)
                     samples, wall = await closed_loop(
-                        client, model, payloads, int(level), cfg.requests, cfg.duration_s, progress.tick
+                        client, model, payloads, int(level), cfg.requests, cfg.duration_s, progress.tick, cfg.top_k
                     )
                 else:
                     offsets = arrival_offsets(float(level), cfg.requests, cfg.duration_s, cfg.arrival, cfg.seed)
                     progress.start(label, len(offsets))
-                    samples, wall = await open_loop(client, model, payloads, offsets, progress.tick)
+                    samples, wall = await open_loop(client, model, payloads, offsets, progress.tick, cfg.top_k)
                 progress.close()
                 rows.append({"model": model, "mode": mode, "level": level, **summarize(samples, wall)})
     return RunResult(models, model_summary(served), rows)

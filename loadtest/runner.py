@@ -88,6 +88,7 @@ async def closed_loop(
     requests: int,
     duration_s: float | None,
     tick: Tick = lambda: None,
+    top_k: int = 1,
 ) -> tuple[list[Sample], float]:
     """``concurrency`` workers, each sending its next request as soon as its previous answer is in.
 
@@ -104,7 +105,7 @@ async def closed_loop(
         while issued < requests and time.perf_counter() < deadline:
             body = payloads[issued % len(payloads)]
             issued += 1  # single-threaded event loop: no other worker runs between the check and this
-            samples.append(await send(client, model, body, time.perf_counter()))
+            samples.append(await send(client, model, body, time.perf_counter(), top_k))
             tick()
 
     await asyncio.gather(*(worker() for _ in range(max(1, min(concurrency, requests)))))
@@ -117,6 +118,7 @@ async def open_loop(
     payloads: Sequence[bytes],
     offsets: Sequence[float],
     tick: Tick = lambda: None,
+    top_k: int = 1,
 ) -> tuple[list[Sample], float]:
     """Send request i at ``begin + offsets[i]`` whether or not earlier answers are in.
 
@@ -127,7 +129,7 @@ async def open_loop(
     begin = time.perf_counter() + lead
 
     async def one(i: int, due: float) -> Sample:
-        sample = await send(client, model, payloads[i % len(payloads)], due)
+        sample = await send(client, model, payloads[i % len(payloads)], due, top_k)
         tick()
         return sample
 

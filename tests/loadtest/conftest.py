@@ -35,6 +35,8 @@ def stub_app() -> FastAPI:
         body = await request.body()
         if request.headers.get("content-type") != "image/jpeg" or body[:2] != b"\xff\xd8":
             return JSONResponse({"detail": "expected a JPEG"}, status_code=415)
+        if int(request.query_params.get("top_k", "1")) > 7:
+            return JSONResponse({"detail": "top_k must be between 1 and 7"}, status_code=422)
         if name == "slow":
             await asyncio.sleep(0.02)
         elif name == "serial":

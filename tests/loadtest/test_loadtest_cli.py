@@ -164,3 +164,11 @@ def test_check_url_strips_trailing_slash() -> None:
     assert check_url("http://localhost:9000/") == "http://localhost:9000"
     with pytest.raises(ValueError, match="no query"):
         check_url("http://localhost:9000/?x=1")
+
+
+def test_top_k_is_sent_with_every_request(stub_url: str, jpeg_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    args = ["--models", "fast", "--concurrency", "1", "--rate", "50", "--requests", "4", "--json", str(out)]
+    assert _run(stub_url, jpeg_dir, *args, "--top-k", "99") == EXIT_OK
+    steps = json.loads(out.read_text())["steps"]
+    assert [s["errors_by_status"] for s in steps] == [{"422": 4}, {"422": 4}]  # the stub refuses top_k > 7
