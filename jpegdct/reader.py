@@ -5,7 +5,7 @@ Coefficient order is natural row-major ``8*v+u`` (libjpeg's and DCTNet's), chann
 (apart from a one-time malloc tuning at import).
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -209,19 +209,25 @@ def read_header(data: bytes | bytearray | memoryview, limits: Limits = DEFAULT_L
     return _Decoder(data, limits).header
 
 
+ChannelLists = Sequence[Sequence[int]] | None
+
+
 def read_coefficients(
     data: bytes | bytearray | memoryview,
-    channels: Sequence[Sequence[int]] | None = None,
+    channels: ChannelLists | Callable[[JpegHeader], ChannelLists] = None,
     limits: Limits = DEFAULT_LIMITS,
 ) -> JpegCoefficients:
     """Entropy-decode ``data`` and return the quantized DCT coefficients of each component.
 
     ``channels``: per component, the natural-order indices to keep (others are never copied); ``None``
-    keeps all 64. Extra lists (e.g. chroma lists for a grayscale image) are ignored: the caller decides
-    what "no chroma" means. Raises ``InvalidJpeg``, ``UnsupportedJpeg`` or ``JpegTooLarge``.
+    keeps all 64. It may also be a function of the parsed header (so a caller can choose, say, by image
+    size or orientation without parsing the header twice). Extra lists (e.g. chroma lists for a grayscale
+    image) are ignored: the caller decides what "no chroma" means. Raises ``InvalidJpeg``,
+    ``UnsupportedJpeg`` or ``JpegTooLarge``.
     """
     dec = _Decoder(data, limits)
-    return JpegCoefficients(dec.header, dec.coefficients(channels))
+    wanted = channels(dec.header) if callable(channels) else channels
+    return JpegCoefficients(dec.header, dec.coefficients(wanted))
 
 
 def decode_rgb(data: bytes | bytearray | memoryview, scale_num: int = 8, limits: Limits = DEFAULT_LIMITS) -> np.ndarray:

@@ -21,6 +21,8 @@ class InputContract:
     # DCT models: channel preset and luma block grid (chroma is on the 4:2:0 grid, half of it).
     preset: str | None = None
     grid: tuple[int, int] = (32, 32)
+    # Short side (px) of the training photos: larger JPEGs are downscaled toward it in the DCT domain.
+    source_short: int = 320
     # RGB models and DRNet paths: output square size after resizing the short side to resize_short.
     size: int = 224
     resize_short: int = 280

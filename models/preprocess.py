@@ -6,14 +6,15 @@ RGB models: libjpeg scaled decode (smallest M/8 that stays above the target), re
 centre crop.
 """
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PIL import Image
 
-from jpegdct import Limits, decode_rgb, read_coefficients
-from jpegdct.blocks import center_offsets, crop_or_pad, downsample2x, orient, trim_to_mcus
-from jpegdct.reader import DEFAULT_LIMITS, JpegCoefficients, read_header
+from jpegdct import Limits, UnsupportedJpeg, decode_rgb, read_coefficients
+from jpegdct.blocks import center_offsets, crop_or_pad, downsample2x, orient, transposed_channels, trim_to_mcus
+from jpegdct.reader import DEFAULT_LIMITS, Component, JpegCoefficients, JpegHeader, read_header
 from models.contract import InputContract
 
 
@@ -29,61 +30,115 @@ class DctInput:
         return self.luma.nbytes + self.chroma.nbytes + self.luma_q.nbytes + self.chroma_q.nbytes
 
 
-def _to_420_chroma(jc: JpegCoefficients, wanted: tuple[int, ...]) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Chroma planes on the 4:2:0 grid (half the MCU-trimmed luma grid) with their quantization steps.
+ALL_CHANNELS = tuple(range(64))
 
-    Native 4:2:0 chroma is passed through untouched (still quantized). Other layouts are brought there by
-    exact DCT-domain box downsampling of the dequantized coefficients (steps then are 1).
+
+def downscale_factor(short_side: int, source_short: int) -> int:
+    """1, 2 or 4: the power-of-two downscale that brings a photo nearest the scale the model trained at.
+
+    A DCT model sees the JPEG's native block grid, so a 1080 px photo would show it a 4x zoom of what it
+    learned from 320 px photos; halving in the DCT domain (exact box filter) keeps objects at their scale.
     """
-    luma = jc.components[0]
-    planes, steps = [], []
-    for comp in jc.components[1:3]:
-        fv = 2 * comp.v_samp // luma.v_samp
-        fh = 2 * comp.h_samp // luma.h_samp
-        if (fv, fh) == (1, 1):
-            planes.append(comp.coefficients[[comp.channels.index(c) for c in wanted]])
-            steps.append(comp.quant_table[list(wanted)].astype(np.float32))
-            continue
-        if fv not in (1, 2) or fh not in (1, 2):
-            raise ValueError(f"unsupported chroma sampling {jc.header.subsampling}")
-        deq = comp.coefficients.astype(np.float64) * comp.quant_table[:, None, None]
-        down = downsample2x(deq, fv, fh)[list(wanted)]
-        planes.append(np.clip(np.rint(down), -32768, 32767).astype(np.int16))
-        steps.append(np.ones(len(wanted), dtype=np.float32))
-    return planes, steps
+    factor = 1
+    while factor < 4 and short_side / (2 * factor) >= source_short / math.sqrt(2):
+        factor *= 2
+    return factor
 
 
-def _chroma_read_list(header_samp: tuple[tuple[int, ...], tuple[int, ...]], wanted: tuple[int, ...]) -> tuple[int, ...]:
-    h, v = header_samp
-    if len(h) >= 3 and h[0] == 2 * h[1] and v[0] == 2 * v[1]:
-        return wanted
-    return tuple(range(64))  # resampling needs every coefficient
+def _transpose_closure(channels: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(sorted(set(channels) | set(transposed_channels(channels))))
+
+
+def _is_native_420(header: JpegHeader) -> bool:
+    h, v = header.h_samp, header.v_samp
+    return len(h) >= 3 and h[0] == 2 * h[1] == 2 * h[2] and v[0] == 2 * v[1] == 2 * v[2]
+
+
+def dct_read_plan(header: JpegHeader, contract: InputContract) -> tuple[int, tuple[tuple[int, ...], ...]]:
+    """(downscale factor, channels to read per component) for this header: the fewest channels that still
+    let orientation, chroma resampling and downscaling be exact."""
+    preset = contract.channel_preset
+    factor = downscale_factor(min(header.width, header.height), contract.source_short)
+    luma, chroma = preset.luma, preset.chroma
+    if header.orientation >= 5:  # transposing needs each channel's mirror (u, v) -> (v, u)
+        luma, chroma = _transpose_closure(luma), _transpose_closure(chroma)
+    if factor > 1:
+        luma = ALL_CHANNELS
+    if factor > 1 or not _is_native_420(header):
+        chroma = ALL_CHANNELS
+    return factor, (luma, chroma, chroma)
+
+
+def _select(comp: Component, wanted: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The wanted channels of a component as read (still quantized) and their quantization steps."""
+    coefs = comp.coefficients[[comp.channels.index(c) for c in wanted]]
+    return coefs, comp.quant_table[list(wanted)].astype(np.float32)
+
+
+def _resample(comp: Component, fv: int, fh: int, wanted: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Exact DCT-domain box downsampling by powers of two per axis (needs all 64 channels read).
+
+    The result is dequantized, so its steps are 1.
+    """
+    if (fv, fh) == (1, 1):
+        return _select(comp, wanted)
+    x = comp.coefficients[[comp.channels.index(c) for c in ALL_CHANNELS]].astype(np.float64)
+    x *= comp.quant_table[:, None, None]
+    while fv > 1 or fh > 1:
+        x = downsample2x(x, 2 if fv > 1 else 1, 2 if fh > 1 else 1)
+        fv, fh = max(1, fv // 2), max(1, fh // 2)
+    out = np.clip(np.rint(x[list(wanted)]), -32768, 32767).astype(np.int16)
+    return out, np.ones(len(wanted), dtype=np.float32)
 
 
 def dct_input(data: bytes, contract: InputContract, limits: Limits = DEFAULT_LIMITS) -> DctInput:
     """JPEG bytes -> the DCT model's inputs (see module docstring)."""
-    preset = contract.channel_preset
-    header = read_header(data, limits)
-    chroma_read = _chroma_read_list((header.h_samp, header.v_samp), preset.chroma)
-    jc = read_coefficients(data, (preset.luma, chroma_read, chroma_read), limits)
-    return dct_input_from_coefficients(jc, contract)
+    plan: list[int] = []
+
+    def channels(header: JpegHeader) -> tuple[tuple[int, ...], ...]:
+        factor, lists = dct_read_plan(header, contract)
+        plan.append(factor)
+        return lists
+
+    jc = read_coefficients(data, channels, limits)
+    return dct_input_from_coefficients(jc, contract, plan[0])
 
 
-def dct_input_from_coefficients(jc: JpegCoefficients, contract: InputContract) -> DctInput:
+def dct_input_from_coefficients(jc: JpegCoefficients, contract: InputContract, factor: int = 1) -> DctInput:
+    """Coefficients read per ``dct_read_plan`` -> model inputs: upright, centre-cropped (or zero-padded)
+    to the contract's grid, downscaled by ``factor``, chroma on the 4:2:0 grid.
+
+    The centre window is cut before resampling, so a large photo costs no more than its window.
+    """
     preset = contract.channel_preset
     jc = orient(trim_to_mcus(jc))
-    gh, gw = contract.grid
     luma = jc.components[0]
-    top, left = center_offsets(*luma.coefficients.shape[-2:], gh, gw, align=2)
-    y = crop_or_pad(luma.coefficients, top, left, gh, gw)
-    yq = luma.quant_steps.astype(np.float32)
-    ch, cw = contract.chroma_grid
+    gh, gw = contract.grid
+    sh, sw = gh * factor, gw * factor  # the window in source luma blocks
+    # Aligned so that chroma windows start on whole blocks and 2x2 groups pair the same blocks for any layout.
+    top, left = center_offsets(*luma.coefficients.shape[-2:], sh, sw, align=2 * factor)
+
+    def window(comp: Component) -> Component:
+        rv, rh = comp.v_samp / luma.v_samp, comp.h_samp / luma.h_samp
+        coefs = crop_or_pad(comp.coefficients, int(top * rv), int(left * rh), int(sh * rv), int(sw * rh))
+        return replace(comp, coefficients=coefs)
+
+    y, yq = _resample(window(luma), factor, factor, preset.luma)
     nc = len(preset.chroma)
     if jc.has_chroma:
-        planes, steps = _to_420_chroma(jc, preset.chroma)
-        c = np.concatenate([crop_or_pad(p, top // 2, left // 2, ch, cw) for p in planes])
-        cq = np.concatenate(steps)
+        planes, steps = [], []
+        for comp in jc.components[1:3]:
+            # window grid / target grid (half the downscaled luma grid), per axis
+            fv = 2 * factor * comp.v_samp // luma.v_samp
+            fh = 2 * factor * comp.h_samp // luma.h_samp
+            if fv < 1 or fh < 1 or fv & (fv - 1) or fh & (fh - 1):
+                raise UnsupportedJpeg(f"unsupported JPEG: chroma sampling {jc.header.subsampling}")
+            plane, step = _resample(window(comp), fv, fh, preset.chroma)
+            planes.append(plane)
+            steps.append(step)
+        c, cq = np.concatenate(planes), np.concatenate(steps)
     else:  # grayscale: neutral chroma is exactly zero in the DCT domain
+        ch, cw = contract.chroma_grid
         c = np.zeros((2 * nc, ch, cw), dtype=np.int16)
         cq = np.ones(2 * nc, dtype=np.float32)
     return DctInput(np.ascontiguousarray(y), np.ascontiguousarray(c), yq, cq)
