@@ -113,7 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-connections", type=int, default=256, help="HTTP connection pool size")
     p.add_argument("--max-images", type=int, default=1000, help="JPEGs read from --images, at most")
     p.add_argument("--top-k", type=int, default=1, help="top_k query parameter sent with each request")
-    p.add_argument("--api-key", default=os.environ.get("FREQSERVE_API_KEY"), help="sent as a bearer token")
+    p.add_argument(
+        "--api-key",
+        default=os.environ.get("FREQSERVE_API_KEY"),
+        help="sent as a bearer token (default: $FREQSERVE_API_KEY)",
+    )
     p.add_argument("--header", action="append", default=[], help="extra request header 'Name: value' (repeatable)")
     p.add_argument("--csv", type=Path, help="write one row per model and step to this CSV file")
     p.add_argument("--json", type=Path, help="write the full report to this JSON file")
