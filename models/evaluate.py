@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from models.checkpoint import load_model
-from models.data import scan_folder, stratified_split
+from models.data import ImageFolder, scan_folder, stratified_split
 
 
 def count_gflops(model: nn.Module, inputs: tuple[torch.Tensor, ...]) -> float:
@@ -66,11 +66,7 @@ def evaluate(checkpoint: str | Path, data_dir: str | Path, cache_dir: str | Path
         "params": count_params(model),
     }
     if c.kind == "drnet":
-        from models.train_drnet import path_gflops
-
-        report["path_gflops"] = path_gflops(model)
-        report.update(ckpt.get("metrics", {}).get("final", {}))
-        report["input_bytes"] = {str(r): c.input_bytes(r) + 3 * c.thumbnail**2 * 4 for r in c.resolutions}
+        report.update(_evaluate_drnet(model, data, val_idx, Path(cache_dir)))
         return report
     batches = make_batches(model, list(data.files), Path(cache_dir))
     logits = predict(model, batches, val_idx)
@@ -82,6 +78,38 @@ def evaluate(checkpoint: str | Path, data_dir: str | Path, cache_dir: str | Path
         input_bytes=c.input_bytes(),
     )
     return report
+
+
+def _evaluate_drnet(model: nn.Module, data: ImageFolder, val_idx: np.ndarray, cache_dir: Path) -> dict[str, Any]:
+    """Every path on the validation images, then the predictor's choice: dynamic top-1 and mean cost."""
+    from models.data import rgb_arrays, thumbnail_arrays
+    from models.train import RgbBatches, predict, top1
+    from models.train_drnet import dynamic_metrics, path_gflops
+
+    c = model.contract
+    files = list(data.files)
+    thumbs = torch.from_numpy(np.asarray(thumbnail_arrays(files, c.thumbnail, cache_dir)["thumbnail"]))
+    logits = np.zeros((len(files), len(c.resolutions), c.num_classes), dtype=np.float32)
+    for i, r in enumerate(c.resolutions):
+        batches = RgbBatches(rgb_arrays(files, c.resize_short_for(r), cache_dir), r)
+        logits[val_idx, i] = predict(model, batches, val_idx, index=i)
+    flops = torch.tensor(path_gflops(model))
+    predictor_gflops = count_gflops(model.predictor, (thumbs[:1],))
+    dyn = dynamic_metrics(model, thumbs, logits, data.targets, val_idx, flops, "val")
+    with torch.no_grad():
+        choice = model.predictor(thumbs[torch.from_numpy(val_idx)]).argmax(1).numpy()
+    targets = data.targets[val_idx]
+    return {
+        "top1": dyn["val_dynamic_top1"],
+        "per_class_top1": per_class_top1(logits[val_idx, choice], targets, c.labels),
+        "path_top1": {str(r): top1(logits[val_idx, i], targets) for i, r in enumerate(c.resolutions)},
+        "path_gflops": {str(r): float(f) for r, f in zip(c.resolutions, flops, strict=True)},
+        "predictor_gflops": predictor_gflops,
+        "gflops": predictor_gflops + float(flops[choice].mean()),
+        "gflops_ratio_vs_full_path": float((predictor_gflops + flops[choice].mean()) / flops[0]),
+        "choice_share": {str(r): float((choice == i).mean()) for i, r in enumerate(c.resolutions)},
+        "input_bytes": float(np.mean([c.input_bytes(c.resolutions[i]) for i in choice]) + 3 * c.thumbnail**2 * 4),
+    }
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -61,6 +61,17 @@ def test_two_step_smoke_runs_train_save_and_reload(tmp_path: Path, tiny_dataset:
     assert len(dm["path_gflops"]) == 3 and dm["path_gflops"][0] > dm["path_gflops"][2]
     assert 0.0 < dm["final"]["val_flops_ratio"] <= 1.0
 
+    from models.evaluate import evaluate
+
+    cache = tmp_path / "cache"
+    report = evaluate(out / "final.pt", tiny_dataset, cache)
+    assert report["val_images"] == 6 and 0.0 <= report["top1"] <= 1.0
+    assert len(report["per_class_top1"]) == 3 and report["gflops"] > 0 and report["params"] > 0
+    assert report["input_bytes"] == 2 * (16 * 64 + 8 * 16) + 4 * 24
+    dr = evaluate(drnet / "final.pt", tiny_dataset, cache)
+    assert set(dr["path_top1"]) == {"64", "48", "32"} and abs(sum(dr["choice_share"].values()) - 1.0) < 1e-9
+    assert dr["path_gflops"]["32"] < dr["gflops"] <= dr["path_gflops"]["64"] + dr["predictor_gflops"] + 1e-9
+
 
 def test_resume_continues_from_the_last_epoch(tmp_path: Path, tiny_dataset: Path) -> None:
     kw = TINY + ', "grid": [8, 8]}'
