@@ -48,6 +48,7 @@ bundle: $(VENV)/.dev
 	  $(PY) -m models.checkpoint runs/$$m/final.pt bundled/checkpoints/$$m.pt; \
 	  $(PY) -m export --model $$m --checkpoint bundled/checkpoints/$$m.pt --out bundled --parity-data $(DATA) \
 	    --parity-count 300 > bundled/$$m.export.json; \
+	  $(PY) -m models.evaluate --checkpoint bundled/checkpoints/$$m.pt --data $(DATA) --json bundled/$$m.eval.json; \
 	done
 
 clean:
