@@ -160,11 +160,13 @@ def test_builder_installs_dependencies_before_copying_code(df: Dockerfile, runti
     dep_install = next(i for i in builder.all("RUN") if "pip install -r" in i.args)
     code_copies = [c for c in builder.all("COPY") if any(s in CODE_DIRS for s in parse_copy(c).sources)]
     assert {s for c in code_copies for s in parse_copy(c).sources} == set(CODE_DIRS)
-    assert all(instrs.index(dep_install) < instrs.index(c) for c in code_copies)
+    assert all(instrs.index(dep_install) < instrs.index(c) for c in code_copies), (
+        "copy the code after `pip install -r`, so that editing code keeps the dependency layer cached"
+    )
     before = [parse_copy(c).sources for c in builder.all("COPY") if instrs.index(c) < instrs.index(dep_install)]
     assert before == [["pyproject.toml", "deploy/requirements.py"]]
     # The package goes in without resolving dependencies again (which would bring the CPU onnxruntime).
-    assert any("pip install --no-deps ." in r.args for r in builder.all("RUN"))
+    assert any("pip install --no-deps ." in r.args for r in builder.all("RUN")), "install the package --no-deps"
     assert "--onnxruntime" in dep_install.args
 
 
