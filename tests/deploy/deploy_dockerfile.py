@@ -112,6 +112,18 @@ def base_image(df: Dockerfile, stage: Stage, build_args: dict[str, str | None]) 
     return substitute(chain(df, stage, build_args)[-1].base, {**df.args, **build_args})
 
 
+def run_command(instr: Instruction) -> tuple[dict[str, list[str]], str]:
+    """A RUN's BuildKit flags (``--mount=...``, may repeat) and the shell command that follows them."""
+    flags: dict[str, list[str]] = {}
+    rest = instr.args
+    while rest.startswith("--"):
+        word, _, rest = rest.partition(" ")
+        key, _, value = word[2:].partition("=")
+        flags.setdefault(key, []).append(value)
+        rest = rest.lstrip()
+    return flags, rest
+
+
 @dataclass(frozen=True)
 class Copy:
     flags: dict[str, str]

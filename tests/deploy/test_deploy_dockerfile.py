@@ -13,7 +13,17 @@ import sys
 from pathlib import Path
 
 import pytest
-from deploy_dockerfile import Dockerfile, DockerIgnore, Stage, base_image, chain, parse, parse_copy, substitute
+from deploy_dockerfile import (
+    Dockerfile,
+    DockerIgnore,
+    Stage,
+    base_image,
+    chain,
+    parse,
+    parse_copy,
+    run_command,
+    substitute,
+)
 from packaging.specifiers import SpecifierSet
 
 REPO = Path(__file__).resolve().parents[2]
@@ -168,6 +178,11 @@ def test_builder_installs_dependencies_before_copying_code(df: Dockerfile, runti
     # The package goes in without resolving dependencies again (which would bring the CPU onnxruntime).
     assert any("pip install --no-deps ." in r.args for r in builder.all("RUN")), "install the package --no-deps"
     assert "--onnxruntime" in dep_install.args
+    # Downloaded wheels go to a BuildKit cache mount, never into a layer of the image.
+    for run in builder.all("RUN"):
+        flags, command = run_command(run)
+        if "pip install" in command:
+            assert "type=cache,target=/root/.cache/pip" in flags.get("mount", []), f"line {run.line}: {run.args}"
 
 
 def test_gpu_image_pairs_cuda_12_with_an_onnxruntime_gpu_built_for_it(df: Dockerfile) -> None:

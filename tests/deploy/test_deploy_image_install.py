@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import tomllib
-from deploy_dockerfile import DockerIgnore, parse, parse_copy, substitute
+from deploy_dockerfile import DockerIgnore, parse, parse_copy, run_command, substitute
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -50,7 +50,7 @@ def builder_runs() -> tuple[list[str], dict[str, str]]:
             for pair in e.args.split():
                 key, _, value = pair.partition("=")
                 env[key] = substitute(value, {**df.args, **env})
-    return [r.args for r in df.stage("builder").all("RUN")], env
+    return [run_command(r)[1] for r in df.stage("builder").all("RUN")], env
 
 
 def test_pyproject_lists_every_subpackage_of_its_packages() -> None:
