@@ -5,9 +5,9 @@
 #   docker build -t freqserve:gpu .                          # CUDA 12 + cuDNN 9, onnxruntime-gpu
 #   docker build -t freqserve:cpu --build-arg RUNTIME=cpu .  # python:3.11-slim, onnxruntime
 #
-# onnxruntime-gpu on PyPI is built for CUDA 12 + cuDNN 9 up to 1.26.x and for CUDA 13 from 1.27 on, hence
-# the pin below. For CUDA 13 hosts (driver >= 580) pass both:
-#   --build-arg CUDA_IMAGE=nvidia/cuda:13.0.1-cudnn-runtime-ubuntu24.04 --build-arg ORT_GPU='onnxruntime-gpu>=1.27'
+# onnxruntime-gpu on PyPI is built for CUDA 12 + cuDNN 9 up to 1.26.x and for CUDA 13 from 1.27 on (see the
+# "cuda" extra of each wheel), hence the pin below. For a CUDA 13 host (driver >= 580) pass a CUDA 13
+# `-cudnn-runtime-ubuntu24.04` tag as CUDA_IMAGE together with --build-arg ORT_GPU='onnxruntime-gpu>=1.27'.
 
 ARG RUNTIME=gpu
 ARG CUDA_IMAGE=nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04
