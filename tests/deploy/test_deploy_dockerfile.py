@@ -125,9 +125,12 @@ def test_dockerignore_keeps_out_environments_data_and_caches() -> None:
         "build/lib/jpegdct/reader.py",
         "freqserve.egg-info/PKG-INFO",
         "tests/service/svc_models.py",
+        "bundled/checkpoints/dct24_resnet.pt",
+        "bundled/dct24_resnet/last.pt",
     ):
         assert ignore.ignored(path), path
-    for path in ("pyproject.toml", "service/app.py", "jpegdct/_reader.c", "bundled/x/model.onnx"):
+    kept = ("pyproject.toml", "service/app.py", "jpegdct/_reader.c", "bundled/x/model.onnx", "bundled/d/path_96.onnx")
+    for path in kept:
         assert not ignore.ignored(path), path
 
 
