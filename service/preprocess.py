@@ -52,14 +52,10 @@ def as_request_error(e: Exception) -> RequestError | None:
     if isinstance(e, JpegTooLarge):
         return RequestError(413, f"JPEG too large: {e}")
     if isinstance(e, UnsupportedJpeg):
-        return RequestError(415, f"{e}; {EXPECTED}")
+        expected = "expected 4:2:0, 4:2:2, 4:4:0 or 4:4:4 chroma" if "chroma sampling" in str(e) else EXPECTED
+        return RequestError(415, f"{e}; {expected}")
     if isinstance(e, InvalidJpeg):
         return RequestError(422, f"corrupt or truncated JPEG ({str(e).removeprefix('invalid JPEG: ')})")
-    if isinstance(e, ValueError) and str(e).startswith("unsupported chroma sampling"):
-        return RequestError(
-            415,
-            f"unsupported JPEG: {str(e).removeprefix('unsupported ')}; expected 4:2:0, 4:2:2, 4:4:0 or 4:4:4 chroma",
-        )
     return None
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from conftest import make_settings, serve
+from svc_app import make_settings, serve
 from svc_jpegs import jpeg
 
 from service.batching import Feeds, MicroBatcher, QueueFull

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import make_settings, serve
 from PIL import Image
 from prometheus_client.parser import text_string_to_metric_families
+from svc_app import make_settings, serve
 from svc_jpegs import bad_inputs, jpeg, png
 from svc_models import DCT, DRNET, RGB
 

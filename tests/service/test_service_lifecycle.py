@@ -7,8 +7,8 @@ import httpx
 import numpy as np
 import onnx
 import pytest
-from conftest import make_settings, serve
 from pydantic import ValidationError
+from svc_app import make_settings, serve
 from svc_models import DCT, DRNET, RGB, dct_classifier, rgb_classifier
 
 from service.app import create_app
