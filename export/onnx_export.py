@@ -18,6 +18,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from models.drnet import DRNet, ResolutionBN
 from models.evaluate import count_gflops, example_inputs
+from models.resnet import InputStats
 
 OPSET = 17
 DCT_INPUTS = ("luma", "chroma", "luma_q", "chroma_q")
@@ -47,7 +48,7 @@ def fold_batchnorm(module: nn.Module) -> nn.Module:
     return module
 
 
-class _DRNetPath(nn.Module):
+class _DRNetPath(InputStats):
     """One DRNet resolution as a plain network: its BNs selected, then folded into the convs."""
 
     def __init__(self, model: DRNet, index: int) -> None:
@@ -57,14 +58,12 @@ class _DRNetPath(nn.Module):
             for name, child in list(parent._modules.items()):
                 if isinstance(child, ResolutionBN):
                     parent._modules[name] = child.bns[index]
-        self.mean, self.std = m.mean, m.std
+        self._init_stats(m.mean.flatten().tolist(), m.std.flatten().tolist())
         folded = fold_batchnorm(nn.ModuleDict({"stem": m.stem, "body": m.body}))
         self.stem, self.body = folded["stem"], folded["body"]
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        # contiguous(): torch 2.13's CPU conv backward crashed on the channels-last view for narrow stems.
-        x = (image.permute(0, 3, 1, 2).float().contiguous() - self.mean) / self.std
-        return self.body(self.stem(x))
+        return self.body(self.stem(self.normalize_rgb(image)))
 
 
 def _export(

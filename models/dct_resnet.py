@@ -7,6 +7,7 @@ so the exported graph does them on the accelerator.
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -14,10 +15,10 @@ from torch import nn
 
 from models.contract import InputContract
 from models.registry import register_model
-from models.resnet import ResNetBody, default_labels, init_weights
+from models.resnet import InputStats, ResNetBody, default_labels, init_weights
 
 
-class DCTResNet(nn.Module):
+class DCTResNet(InputStats):
     def __init__(
         self,
         contract: InputContract,
@@ -29,10 +30,7 @@ class DCTResNet(nn.Module):
         self.contract = contract
         preset = contract.channel_preset
         n = preset.num_channels
-        mean = contract.mean or (0.0,) * n
-        std = contract.std or (1.0,) * n
-        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, n, 1, 1))
-        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, n, 1, 1))
+        self._init_stats(contract.mean or (0.0,) * n, contract.std or (1.0,) * n)
         self.n_luma = len(preset.luma)
         # The DCT input is already 8x downsampled: one 3x3 conv adapts channels, no stride, no pooling.
         self.stem = nn.Sequential(
@@ -40,10 +38,6 @@ class DCTResNet(nn.Module):
         )
         self.body = ResNetBody(widths, depths, contract.num_classes, dropout=dropout)
         init_weights(self)
-
-    def set_input_stats(self, mean: torch.Tensor, std: torch.Tensor) -> None:
-        self.mean.copy_(mean.view_as(self.mean))
-        self.std.copy_(std.view_as(self.std))
 
     def dequantize(
         self, luma: torch.Tensor, chroma: torch.Tensor, luma_q: torch.Tensor, chroma_q: torch.Tensor
@@ -61,40 +55,30 @@ class DCTResNet(nn.Module):
         return self.body(self.stem(x))
 
 
-def _contract(
-    preset: str, class_ids: Sequence[str] | None, labels: Sequence[str] | None, num_classes: int, grid: tuple[int, int]
-) -> InputContract:
+def _dct_variant(
+    preset: str, num_classes: int, class_ids: Sequence[str] | None, labels: Sequence[str] | None, **kw: Any
+) -> DCTResNet:
+    grid = tuple(kw.pop("grid", (32, 32)))
     if class_ids is None:
         class_ids, default = default_labels(num_classes)
         labels = labels or default
-    return InputContract(
+    contract = InputContract(
         kind="dct", class_ids=tuple(class_ids), labels=tuple(labels or class_ids), preset=preset, grid=grid
     )
+    return DCTResNet(contract, **kw)
 
 
 @register_model
 def dct24_resnet(
-    num_classes: int = 10,
-    class_ids: Sequence[str] | None = None,
-    labels: Sequence[str] | None = None,
-    grid: tuple[int, int] = (32, 32),
-    widths: Sequence[int] = (32, 64, 128, 256),
-    depths: Sequence[int] = (2, 2, 2, 2),
-    dropout: float = 0.0,
+    num_classes: int = 10, class_ids: Sequence[str] | None = None, labels: Sequence[str] | None = None, **kw: Any
 ) -> DCTResNet:
-    """24 DCT channels (DCTNet's low-frequency selection), ResNet-18 layout."""
-    return DCTResNet(_contract("dct24", class_ids, labels, num_classes, grid), widths, depths, dropout)
+    """24 DCT channels (DCTNet's low-frequency selection), half-width ResNet-18 body on a 32x32 block grid."""
+    return _dct_variant("dct24", num_classes, class_ids, labels, **kw)
 
 
 @register_model
 def dct64_resnet(
-    num_classes: int = 10,
-    class_ids: Sequence[str] | None = None,
-    labels: Sequence[str] | None = None,
-    grid: tuple[int, int] = (32, 32),
-    widths: Sequence[int] = (32, 64, 128, 256),
-    depths: Sequence[int] = (2, 2, 2, 2),
-    dropout: float = 0.0,
+    num_classes: int = 10, class_ids: Sequence[str] | None = None, labels: Sequence[str] | None = None, **kw: Any
 ) -> DCTResNet:
-    """64 DCT channels (DCTNet's larger selection), ResNet-18 layout."""
-    return DCTResNet(_contract("dct64", class_ids, labels, num_classes, grid), widths, depths, dropout)
+    """64 DCT channels (DCTNet's larger selection), half-width ResNet-18 body on a 32x32 block grid."""
+    return _dct_variant("dct64", num_classes, class_ids, labels, **kw)

@@ -18,7 +18,7 @@ from torch import nn
 
 from models.contract import InputContract
 from models.registry import register_model
-from models.resnet import ResNetBody, default_labels, init_weights
+from models.resnet import RGB_DEFAULT_MEAN, RGB_DEFAULT_STD, InputStats, ResNetBody, default_labels, init_weights
 
 
 class ResolutionBN(nn.Module):
@@ -51,7 +51,7 @@ class ResolutionPredictor(nn.Module):
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(self.features(x), 1), 1))
 
 
-class DRNet(nn.Module):
+class DRNet(InputStats):
     def __init__(
         self,
         contract: InputContract,
@@ -62,10 +62,7 @@ class DRNet(nn.Module):
         super().__init__()
         self.contract = contract
         r = len(contract.resolutions)
-        mean = contract.mean or (127.5, 127.5, 127.5)
-        std = contract.std or (64.0, 64.0, 64.0)
-        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1))
-        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1))
+        self._init_stats(contract.mean or RGB_DEFAULT_MEAN, contract.std or RGB_DEFAULT_STD)
         norm: Callable[[int], nn.Module] = lambda c: ResolutionBN(c, r)  # noqa: E731
         self.stem = nn.Sequential(
             nn.Conv2d(3, widths[0], 7, 2, 3, bias=False), norm(widths[0]), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2, 1)
@@ -80,10 +77,6 @@ class DRNet(nn.Module):
                     nn.init.zeros_(bn.bias)
         self.path_calls = [0] * r  # images each path has classified (inference bookkeeping, tests)
 
-    def set_input_stats(self, mean: torch.Tensor, std: torch.Tensor) -> None:
-        self.mean.copy_(mean.view_as(self.mean))
-        self.std.copy_(std.view_as(self.std))
-
     def set_resolution(self, index: int) -> None:
         for m in self.modules():
             if isinstance(m, ResolutionBN):
@@ -93,9 +86,7 @@ class DRNet(nn.Module):
         """Classify uint8 NHWC images that are all at ``contract.resolutions[index]``."""
         self.set_resolution(index)
         self.path_calls[index] += image.shape[0]
-        # contiguous(): torch 2.13's CPU conv backward crashed on the channels-last view for narrow stems.
-        x = (image.permute(0, 3, 1, 2).float().contiguous() - self.mean) / self.std
-        return self.body(self.stem(x))
+        return self.body(self.stem(self.normalize_rgb(image)))
 
     def forward(self, thumbnail: torch.Tensor) -> torch.Tensor:
         """Resolution logits (the predictor); classification goes through ``forward_path`` / ``classify``."""

@@ -67,6 +67,32 @@ class ResNetBody(nn.Module):
         return self.forward_head(self.forward_features(x))
 
 
+class InputStats(nn.Module):
+    """Base for models that normalize their input with per-channel statistics held as buffers.
+
+    The statistics come from the training split (``set_input_stats``) and travel in the state dict and in
+    the input contract, so the exported graph normalizes on the accelerator.
+    """
+
+    def _init_stats(self, mean: Sequence[float], std: Sequence[float]) -> None:
+        n = len(mean)
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, n, 1, 1))
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, n, 1, 1))
+
+    def set_input_stats(self, mean: torch.Tensor, std: torch.Tensor) -> None:
+        self.mean.copy_(mean.view_as(self.mean))
+        self.std.copy_(std.view_as(self.std))
+
+    def normalize_rgb(self, image: torch.Tensor) -> torch.Tensor:
+        """uint8 NHWC -> normalized float NCHW."""
+        # contiguous(): torch 2.13's CPU conv backward crashed on the channels-last view for narrow stems.
+        return (image.permute(0, 3, 1, 2).float().contiguous() - self.mean) / self.std
+
+
+RGB_DEFAULT_MEAN = (127.5, 127.5, 127.5)
+RGB_DEFAULT_STD = (64.0, 64.0, 64.0)
+
+
 def init_weights(module: nn.Module) -> None:
     for m in module.modules():
         if isinstance(m, nn.Conv2d):

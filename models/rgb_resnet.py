@@ -8,7 +8,7 @@ from torch import nn
 
 from models.contract import InputContract
 from models.registry import register_model
-from models.resnet import ResNetBody, default_labels, init_weights
+from models.resnet import RGB_DEFAULT_MEAN, RGB_DEFAULT_STD, InputStats, ResNetBody, default_labels, init_weights
 
 
 def rgb_stem(width: int, norm: type[nn.Module] | None = None) -> list[nn.Module]:
@@ -20,7 +20,7 @@ def rgb_stem(width: int, norm: type[nn.Module] | None = None) -> list[nn.Module]
     ]
 
 
-class RGBResNet(nn.Module):
+class RGBResNet(InputStats):
     def __init__(
         self,
         contract: InputContract,
@@ -30,23 +30,14 @@ class RGBResNet(nn.Module):
     ) -> None:
         super().__init__()
         self.contract = contract
-        mean = contract.mean or (127.5, 127.5, 127.5)
-        std = contract.std or (64.0, 64.0, 64.0)
-        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1))
-        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1))
+        self._init_stats(contract.mean or RGB_DEFAULT_MEAN, contract.std or RGB_DEFAULT_STD)
         self.stem = nn.Sequential(*rgb_stem(widths[0]))
         self.body = ResNetBody(widths, depths, contract.num_classes, dropout=dropout)
         init_weights(self)
 
-    def set_input_stats(self, mean: torch.Tensor, std: torch.Tensor) -> None:
-        self.mean.copy_(mean.view_as(self.mean))
-        self.std.copy_(std.view_as(self.std))
-
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         """``image``: uint8 ``[N, H, W, 3]``."""
-        # contiguous(): torch 2.13's CPU conv backward crashed on the channels-last view for narrow stems.
-        x = (image.permute(0, 3, 1, 2).float().contiguous() - self.mean) / self.std
-        return self.body(self.stem(x))
+        return self.body(self.stem(self.normalize_rgb(image)))
 
 
 @register_model

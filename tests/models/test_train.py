@@ -78,29 +78,7 @@ def test_resume_continues_from_the_last_epoch(tmp_path: Path, tiny_dataset: Path
     out = _train(tmp_path, tiny_dataset, "dct24_resnet", kw, "--epochs", "2", "--stop-after", "1")
     first = json.loads((out / "metrics.json").read_text())["epochs"]
     assert [e["epoch"] for e in first] == [1]
-    main(
-        [
-            "--model",
-            "dct24_resnet",
-            "--data",
-            str(tiny_dataset),
-            "--out",
-            str(out),
-            "--cache-dir",
-            str(tmp_path / "cache"),
-            "--epochs",
-            "2",
-            "--max-steps",
-            "2",
-            "--batch-size",
-            "4",
-            "--val-fraction",
-            "0.25",
-            "--model-kwargs",
-            kw,
-            "--resume",
-        ]
-    )
+    _train(tmp_path, tiny_dataset, "dct24_resnet", kw, "--epochs", "2", "--resume")
     epochs = [e["epoch"] for e in json.loads((out / "metrics.json").read_text())["epochs"]]
     assert epochs == [1, 2]
 
