@@ -7,5 +7,5 @@ D=${DATA:-../shared/data/imagewoof2-320/train}
 PY=${PY:-.venv/bin/python}
 $PY -m models.train --model dct24_resnet --data "$D" --epochs 24 --resume
 $PY -m models.train --model rgb_resnet --data "$D" --epochs 24 --resume
-$PY -m models.train --model drnet_resnet --data "$D" --init-from runs/rgb_resnet/final.pt --epochs 4 --lr 1e-3 \
+$PY -m models.train --model drnet_resnet --data "$D" --init-from runs/rgb_resnet/final.pt --epochs 3 --lr 1e-3 \
     --predictor-epochs 40 --flops-target 0.6 --resume
