@@ -11,12 +11,14 @@ from service.state import ServiceState
 _HOW = "send it as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'"
 
 
-def get_state(request: Request) -> ServiceState:
+# Both are async on purpose: FastAPI runs plain ``def`` dependencies in a worker thread, a thread hop per
+# request that cost more than the whole DCT read.
+async def get_state(request: Request) -> ServiceState:
     return request.app.state.service
 
 
-def require_api_key(request: Request) -> None:
-    key = get_state(request).settings.API_KEY
+async def require_api_key(request: Request) -> None:
+    key = (await get_state(request)).settings.API_KEY
     if key is None:
         return
     given = request.headers.get("x-api-key")

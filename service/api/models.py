@@ -114,7 +114,9 @@ async def classify(
     metrics.request_seconds.labels(name).observe(total)
     return ClassifyResponse(
         model=name,
-        predictions=[PredictionOut(**asdict(p)) for p in r.predictions],
+        predictions=[
+            PredictionOut(label=p.label, class_id=p.class_id, index=p.index, score=p.score) for p in r.predictions
+        ],
         input_bytes=r.input_bytes,
         timings_ms=TimingsOut(read=r.read_s * 1e3, queue=r.queue_s * 1e3, infer=r.infer_s * 1e3, total=total * 1e3),
         resolution=r.resolution,
