@@ -275,7 +275,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stop-after", type=int, default=0, help="stop after this many epochs (time-sliced runs)")
     p.add_argument("--model-kwargs", type=json.loads, default={}, help="JSON, e.g. '{\"widths\": [32,64,128,256]}'")
     # DRNet
-    p.add_argument("--init-from", default=None, help="DRNet: RGB checkpoint whose weights start every path")
+    p.add_argument(
+        "--init-from",
+        default=None,
+        help="DRNet: an RGB checkpoint whose weights start every path, or a trained DRNet checkpoint "
+        "(then only the predictor is retrained)",
+    )
     p.add_argument("--predictor-epochs", type=int, default=30)
     p.add_argument("--flops-target", type=float, default=0.6, help="DRNet: expected FLOPs / full-path FLOPs")
     p.add_argument("--flops-weight", type=float, default=20.0)

@@ -65,10 +65,15 @@ def train_drnet(args: argparse.Namespace, data: ImageFolder, train_idx: np.ndarr
     cache = Path(args.cache_dir)
     batches = [RgbBatches(rgb_arrays(files, c.resize_short_for(r), cache), r) for r in c.resolutions]
     thumbs = torch.from_numpy(np.asarray(thumbnail_arrays(files, c.thumbnail, cache)["thumbnail"]))
+    classifier_done = False
     if args.init_from:
-        rgb, _ = load_model(args.init_from)
-        init_from_rgb(model, rgb)
-        mean, std = rgb.mean.flatten(), rgb.std.flatten()
+        src, ckpt = load_model(args.init_from)
+        if ckpt["model"] == args.model:  # a trained DRNet: keep its classifier, retrain only the predictor
+            model.load_state_dict(src.state_dict())
+            classifier_done = True
+        else:
+            init_from_rgb(model, src)
+        mean, std = src.mean.flatten(), src.std.flatten()
     else:
         mean, std = input_stats(create_model("rgb_resnet"), batches[0], train_idx)
         model.set_input_stats(mean, std)
@@ -106,7 +111,7 @@ def train_drnet(args: argparse.Namespace, data: ImageFolder, train_idx: np.ndarr
     for p in model.predictor.parameters():
         p.requires_grad_(False)
     t0 = time.perf_counter()
-    if args.epochs:
+    if args.epochs and not classifier_done:
         run_epochs(model, step_loss, train_idx, args.epochs, args, out, evaluate, metrics, save)
     metrics["classifier_seconds"] = time.perf_counter() - t0
 

@@ -57,6 +57,21 @@ def test_two_step_smoke_runs_train_save_and_reload(tmp_path: Path, tiny_dataset:
         "--predictor-epochs",
         "2",
     )
+    again = _train(
+        tmp_path / "again",
+        tiny_dataset,
+        "drnet_resnet",
+        TINY + ', "resolutions": [64, 48, 32], "resize_short": 80, "thumbnail": 8}',
+        "--init-from",
+        str(drnet / "final.pt"),
+        "--predictor-epochs",
+        "1",
+        "--flops-target",
+        "0.3",
+    )
+    first, second = load_model(drnet / "final.pt")[0], load_model(again / "final.pt")[0]
+    torch.testing.assert_close(first.body.fc.weight, second.body.fc.weight)  # classifier kept as trained
+    assert "epochs" not in json.loads((again / "metrics.json").read_text())
     dm = json.loads((drnet / "metrics.json").read_text())
     assert len(dm["path_gflops"]) == 3 and dm["path_gflops"][0] > dm["path_gflops"][2]
     assert 0.0 < dm["final"]["val_flops_ratio"] <= 1.0
