@@ -42,13 +42,13 @@ lint: $(VENV)/.dev
 models: $(VENV)/.dev
 	DATA=$(DATA) PY=$(PY) bash scripts/train_models.sh
 
-# Compact float16 checkpoints -> ONNX files with the contract inside, parity-checked against torch.
+# Compact float16 checkpoints (checkpoints/) -> ONNX files (bundled/) with the contract inside, parity-checked against torch.
 bundle: $(VENV)/.dev
 	set -e; for m in $(BUNDLED); do \
-	  $(PY) -m models.checkpoint runs/$$m/final.pt bundled/checkpoints/$$m.pt; \
-	  $(PY) -m export --model $$m --checkpoint bundled/checkpoints/$$m.pt --out bundled --parity-data $(DATA) \
-	    --parity-count 300 > bundled/$$m.export.json; \
-	  $(PY) -m models.evaluate --checkpoint bundled/checkpoints/$$m.pt --data $(DATA) --json bundled/$$m.eval.json; \
+	  $(PY) -m models.checkpoint runs/$$m/final.pt checkpoints/$$m.pt; \
+	  $(PY) -m export --model $$m --checkpoint checkpoints/$$m.pt --out bundled --parity-data $(DATA) \
+	    --parity-count 300 > checkpoints/$$m.export.json; \
+	  $(PY) -m models.evaluate --checkpoint checkpoints/$$m.pt --data $(DATA) --json checkpoints/$$m.eval.json; \
 	done
 
 clean:

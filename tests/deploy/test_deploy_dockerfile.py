@@ -125,7 +125,7 @@ def test_dockerignore_keeps_out_environments_data_and_caches() -> None:
         "build/lib/jpegdct/reader.py",
         "freqserve.egg-info/PKG-INFO",
         "tests/service/svc_models.py",
-        "bundled/checkpoints/dct24_resnet.pt",
+        "checkpoints/dct24_resnet.pt",
         "bundled/dct24_resnet/last.pt",
     ):
         assert ignore.ignored(path), path
