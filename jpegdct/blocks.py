@@ -145,36 +145,58 @@ def _dct_matrix() -> np.ndarray:
     return d
 
 
-@lru_cache(maxsize=4)
-def _halving_matrix() -> np.ndarray:
-    """A[k, b, j]: 1D DCT of the 2x box-downsampled signal from two adjacent 8-sample blocks b=0,1."""
+@lru_cache(maxsize=8)
+def _box_matrix(factor: int) -> np.ndarray:
+    """A[k, b, j]: 1D DCT coefficient k of the ``factor``x box-downsampled signal of ``factor`` adjacent
+    8-sample blocks (b = 0..factor-1, input coefficient j). Orthonormal DCT, so this is exact."""
     d = _dct_matrix()
-    pool = np.zeros((2, 8, 8))  # pool[b, m, n]: output sample m from input sample n of block b
-    for b in range(2):
-        for m in range(4 * b, 4 * b + 4):
-            pool[b, m, 2 * (m - 4 * b)] = 0.5
-            pool[b, m, 2 * (m - 4 * b) + 1] = 0.5
+    pool = np.zeros((factor, 8, 8))  # pool[b, m, n]: output sample m from sample n of input block b
+    for m in range(8):
+        for t in range(factor):
+            src = factor * m + t
+            pool[src // 8, m, src % 8] = 1.0 / factor
     return np.einsum("km,bmn,jn->kbj", d, pool, d)
 
 
-def downsample2x(dequantized: np.ndarray, factor_v: int, factor_h: int) -> np.ndarray:
-    """Exact DCT-domain box downsampling of a full ``[64, H, W]`` dequantized plane by 1 or 2 per axis.
+def _pad_to_multiple(x: np.ndarray, axis: int, factor: int) -> np.ndarray:
+    extra = -x.shape[axis] % factor
+    if extra:
+        x = np.concatenate([x, np.repeat(np.take(x, [-1], axis=axis), extra, axis=axis)], axis=axis)
+    return x
 
-    Equals: inverse DCT, average 2x2 (or 2x1, 1x2) pixels, forward DCT. Used to bring 4:4:4 / 4:2:2 chroma
-    to the 4:2:0 grid that a model expects. Odd block counts are padded by edge replication.
+
+def downsample_blocks(
+    dequantized: np.ndarray,
+    factor_v: int,
+    factor_h: int,
+    wanted: Sequence[int] = tuple(range(64)),
+    dtype: type = np.float32,
+) -> np.ndarray:
+    """Exact DCT-domain box downsampling of a full ``[64, H, W]`` dequantized plane by powers of two.
+
+    Equals: inverse DCT, average ``factor_v x factor_h`` pixels, forward DCT; then keeps the ``wanted``
+    natural-order channels (only their frequencies are computed). Edge blocks are replicated to fill the
+    last group. Returns ``dtype`` ``[len(wanted), ceil(H/fv), ceil(W/fh)]`` (float32 is plenty to round to
+    int16 and twice as fast; float64 for exactness checks).
     """
-    x = dequantized.astype(np.float64).reshape(8, 8, *dequantized.shape[-2:])
-    a = _halving_matrix()
-    for axis, factor in ((2, factor_v), (3, factor_h)):
-        if factor == 1:
-            continue
-        if x.shape[axis] % 2:
-            x = np.concatenate([x, np.take(x, [-1], axis=axis)], axis=axis)
-        n = x.shape[axis] // 2
-        if axis == 2:
-            x = x.reshape(8, 8, n, 2, x.shape[3])
-            x = np.einsum("kbj,junbw->kunw", a, x)
-        else:
-            x = x.reshape(8, 8, x.shape[2], n, 2)
-            x = np.einsum("lbj,vjhnb->vlhn", a, x)
-    return x.reshape(64, *x.shape[-2:])
+    rows = sorted({c // 8 for c in wanted})
+    cols = sorted({c % 8 for c in wanted})
+    x = dequantized.astype(dtype).reshape(8, 8, *dequantized.shape[-2:])  # [j_v, j_u, H, W]
+    x = _pad_to_multiple(_pad_to_multiple(x, 2, factor_v), 3, factor_h)
+    h, w = x.shape[2] // factor_v, x.shape[3] // factor_h
+    # Vertical: [k_v] x [(b_v, j_v)] against the stacked block rows, for the needed k_v only.
+    av = _box_matrix(factor_v)[rows].reshape(len(rows), 8 * factor_v).astype(dtype)
+    pairs = x.reshape(8, 8, h, factor_v, x.shape[3]).transpose(3, 0, 1, 2, 4).reshape(8 * factor_v, -1)
+    x = (av @ pairs).reshape(len(rows), 8, h, x.shape[3])  # [k_v, j_u, h, W]
+    ah = _box_matrix(factor_h)[cols].reshape(len(cols), 8 * factor_h).astype(dtype)
+    pairs = x.reshape(len(rows), 8, h, w, factor_h).transpose(4, 1, 0, 2, 3).reshape(8 * factor_h, -1)
+    x = (ah @ pairs).reshape(len(cols), len(rows), h, w)  # [k_u, k_v, h, w]
+    return np.stack([x[cols.index(c % 8), rows.index(c // 8)] for c in wanted])
+
+
+def downsample2x(dequantized: np.ndarray, factor_v: int, factor_h: int) -> np.ndarray:
+    """Exact DCT-domain box downsampling of a full ``[64, H, W]`` plane by 1 or 2 per axis (all 64 out).
+
+    Used to bring 4:4:4 / 4:2:2 chroma to the 4:2:0 grid that a model expects.
+    """
+    return downsample_blocks(dequantized, factor_v, factor_h, dtype=np.float64)

@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image
 
 from jpegdct import Limits, UnsupportedJpeg, decode_rgb, read_coefficients
-from jpegdct.blocks import center_offsets, crop_or_pad, downsample2x, orient, transposed_channels, trim_to_mcus
+from jpegdct.blocks import center_offsets, crop_or_pad, downsample_blocks, orient, transposed_channels, trim_to_mcus
 from jpegdct.reader import DEFAULT_LIMITS, Component, JpegCoefficients, JpegHeader, read_header
 from models.contract import InputContract
 
@@ -71,6 +71,8 @@ def dct_read_plan(header: JpegHeader, contract: InputContract) -> tuple[int, tup
 
 def _select(comp: Component, wanted: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
     """The wanted channels of a component as read (still quantized) and their quantization steps."""
+    if comp.channels == wanted:  # the common case: the reader returned exactly these, in this order
+        return comp.coefficients, comp.quant_table[list(wanted)].astype(np.float32)
     coefs = comp.coefficients[[comp.channels.index(c) for c in wanted]]
     return coefs, comp.quant_table[list(wanted)].astype(np.float32)
 
@@ -82,12 +84,10 @@ def _resample(comp: Component, fv: int, fh: int, wanted: tuple[int, ...]) -> tup
     """
     if (fv, fh) == (1, 1):
         return _select(comp, wanted)
-    x = comp.coefficients[[comp.channels.index(c) for c in ALL_CHANNELS]].astype(np.float64)
+    x = comp.coefficients[[comp.channels.index(c) for c in ALL_CHANNELS]].astype(np.float32)
     x *= comp.quant_table[:, None, None]
-    while fv > 1 or fh > 1:
-        x = downsample2x(x, 2 if fv > 1 else 1, 2 if fh > 1 else 1)
-        fv, fh = max(1, fv // 2), max(1, fh // 2)
-    out = np.clip(np.rint(x[list(wanted)]), -32768, 32767).astype(np.int16)
+    x = downsample_blocks(x, fv, fh, wanted)
+    out = np.clip(np.rint(x), -32768, 32767).astype(np.int16)
     return out, np.ones(len(wanted), dtype=np.float32)
 
 

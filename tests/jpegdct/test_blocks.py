@@ -13,6 +13,7 @@ from jpegdct.blocks import (
     center_offsets,
     crop_or_pad,
     downsample2x,
+    downsample_blocks,
     hflip,
     orient,
     orient_array,
@@ -267,3 +268,23 @@ def test_orient_moves_quantization_steps_with_transposed_coefficients(kit: Simpl
         deq_before = before.coefficients * before.quant_steps[:, None, None].astype(np.int32)
         deq_after = after.coefficients * after.quant_steps[:, None, None].astype(np.int32)
         np.testing.assert_array_equal(deq_after, orient_array(deq_before, before.channels, 6))
+
+
+@pytest.mark.parametrize(("factor_v", "factor_h"), [(4, 4), (2, 4), (4, 1), (8, 8)])
+def test_downsample_blocks_any_power_of_two_and_only_wanted_channels(
+    kit: SimpleNamespace, factor_v: int, factor_h: int
+) -> None:
+    rng = np.random.default_rng(factor_v * 10 + factor_h)
+    bh, bw = 8, 12  # odd multiples are covered above; here exact multiples of every factor but 8 on bw
+    deq = rng.normal(0, 50, (64, bh, bw)) * np.exp(-np.arange(64) / 20)[:, None, None]
+    pixels = kit.idct_plane(deq, np.ones(64)) - 128
+    if bw % factor_h:
+        pixels = np.concatenate([pixels] + [pixels[:, -8:]] * (factor_h - bw % factor_h), axis=1)
+    h, w = pixels.shape
+    expected = _fdct_plane(pixels.reshape(h // factor_v, factor_v, w // factor_h, factor_h).mean(axis=(1, 3)))
+    wanted = (0, 1, 2, 3, 8, 9, 16, 24, 27, 63)
+    out64 = downsample_blocks(deq, factor_v, factor_h, dtype=np.float64)
+    np.testing.assert_allclose(out64, expected, atol=1e-9)
+    out32 = downsample_blocks(deq, factor_v, factor_h, wanted)
+    assert out32.dtype == np.float32
+    np.testing.assert_allclose(out32, expected[list(wanted)], atol=1e-3)
