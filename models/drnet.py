@@ -19,6 +19,7 @@ from torch import nn
 from models.contract import InputContract
 from models.registry import register_model
 from models.resnet import RGB_DEFAULT_MEAN, RGB_DEFAULT_STD, InputStats, ResNetBody, default_labels, init_weights
+from models.rgb_resnet import rgb_stem
 
 
 class ResolutionBN(nn.Module):
@@ -64,9 +65,7 @@ class DRNet(InputStats):
         r = len(contract.resolutions)
         self._init_stats(contract.mean or RGB_DEFAULT_MEAN, contract.std or RGB_DEFAULT_STD)
         norm: Callable[[int], nn.Module] = lambda c: ResolutionBN(c, r)  # noqa: E731
-        self.stem = nn.Sequential(
-            nn.Conv2d(3, widths[0], 7, 2, 3, bias=False), norm(widths[0]), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2, 1)
-        )
+        self.stem = nn.Sequential(*rgb_stem(widths[0], norm))
         self.body = ResNetBody(widths, depths, contract.num_classes, norm=norm, dropout=dropout)
         self.predictor = ResolutionPredictor(r)
         init_weights(self)

@@ -1,7 +1,7 @@
 """RGB baseline: the same ResNet body with its usual stem (7x7 stride-2 conv + 3x3 stride-2 max-pool),
 fed uint8 NHWC pixels from a decode + resize + centre crop. Normalization lives in the model."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -11,10 +11,12 @@ from models.registry import register_model
 from models.resnet import RGB_DEFAULT_MEAN, RGB_DEFAULT_STD, InputStats, ResNetBody, default_labels, init_weights
 
 
-def rgb_stem(width: int, norm: type[nn.Module] | None = None) -> list[nn.Module]:
+def rgb_stem(width: int, norm: Callable[[int], nn.Module] = nn.BatchNorm2d) -> list[nn.Module]:
+    """7x7 stride-2 conv, norm, ReLU, 3x3 stride-2 max-pool (``norm`` builds the norm layer: DRNet's is
+    resolution-aware)."""
     return [
         nn.Conv2d(3, width, 7, 2, 3, bias=False),
-        (norm or nn.BatchNorm2d)(width),
+        norm(width),
         nn.ReLU(inplace=True),
         nn.MaxPool2d(3, 2, 1),
     ]
