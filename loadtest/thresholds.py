@@ -10,6 +10,8 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from loadtest.report import CSV_COLUMNS
+
 OPERATORS: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge,
     "<=": operator.le,
@@ -19,26 +21,9 @@ OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,
 }
 
-# Figures a threshold may name: the numeric columns of a step row.
-METRICS: tuple[str, ...] = (
-    "requests",
-    "ok",
-    "errors",
-    "error_rate",
-    "throughput_rps",
-    "mean_ms",
-    "p50_ms",
-    "p90_ms",
-    "p95_ms",
-    "p99_ms",
-    "max_ms",
-    "bytes_sent",
-    "mean_input_bytes",
-    "server_queue_ms_mean",
-    "server_infer_ms_mean",
-    "max_send_lag_ms",
-    "mean_gflops",
-)
+# Figures a threshold may name: the numeric columns of a step row (one list of columns, in report.py).
+_NOT_THRESHOLDS = frozenset({"model", "mode", "level", "wall_s", "resolutions", "errors_by_status"})
+METRICS: tuple[str, ...] = tuple(c for c in CSV_COLUMNS if c not in _NOT_THRESHOLDS)
 
 _PATTERN = re.compile(
     r"^\s*(?:(?P<model>[\w.\-]+)\s*:\s*)?(?P<metric>[a-z0-9_]+)\s*(?P<op>>=|<=|==|!=|>|<)\s*(?P<value>[-+0-9.eE]+)\s*$"
