@@ -85,6 +85,20 @@ def bit_flipped(data: bytes, seed: int = 0, flips: int = 40) -> bytes:
     return bytes(out)
 
 
+# What the service answers for each entry of bad_inputs(): never a 500, always the status that says why.
+BAD_INPUT_STATUS = {
+    "empty": 422,
+    "random": 415,
+    "png": 415,
+    "truncated": 422,
+    "bit_flipped": 422,
+    "huge_header": 413,
+    "cmyk": 415,
+    "arithmetic": 415,
+    "12_bit": 415,
+}
+
+
 def bad_inputs() -> dict[str, bytes]:
     """The reader issue's bad-input matrix."""
     good = jpeg(size=(160, 120))
