@@ -25,6 +25,7 @@ class DCTResNet(InputStats):
         widths: Sequence[int] = (32, 64, 128, 256),
         depths: Sequence[int] = (2, 2, 2, 2),
         dropout: float = 0.0,
+        strides: Sequence[int] | None = None,
     ) -> None:
         super().__init__()
         self.contract = contract
@@ -36,7 +37,7 @@ class DCTResNet(InputStats):
         self.stem = nn.Sequential(
             nn.Conv2d(n, widths[0], 3, 1, 1, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True)
         )
-        self.body = ResNetBody(widths, depths, contract.num_classes, dropout=dropout)
+        self.body = ResNetBody(widths, depths, contract.num_classes, dropout=dropout, strides=strides)
         init_weights(self)
 
     def dequantize(

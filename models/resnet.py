@@ -32,7 +32,10 @@ class BasicBlock(nn.Module):
 
 
 class ResNetBody(nn.Module):
-    """Residual stages (stride 1 for the first, 2 after) + head. Input: ``widths[0]`` channels."""
+    """Residual stages + head. Input: ``widths[0]`` channels.
+
+    ``strides`` gives each stage's first-block stride (default: 1 for the first stage, 2 after).
+    """
 
     def __init__(
         self,
@@ -41,14 +44,14 @@ class ResNetBody(nn.Module):
         num_classes: int,
         norm: NormFactory = nn.BatchNorm2d,
         dropout: float = 0.0,
+        strides: Sequence[int] | None = None,
     ) -> None:
         super().__init__()
+        strides = tuple(strides) if strides is not None else (1,) + (2,) * (len(widths) - 1)
         stages: list[nn.Module] = []
         cin = widths[0]
-        for i, (w, d) in enumerate(zip(widths, depths, strict=True)):
-            blocks = [
-                BasicBlock(cin if j == 0 else w, w, (1 if i == 0 else 2) if j == 0 else 1, norm) for j in range(d)
-            ]
+        for w, d, s in zip(widths, depths, strides, strict=True):
+            blocks = [BasicBlock(cin if j == 0 else w, w, s if j == 0 else 1, norm) for j in range(d)]
             stages.append(nn.Sequential(*blocks))
             cin = w
         self.stages = nn.Sequential(*stages)

@@ -31,13 +31,34 @@ DCT_MARGIN = 8  # blocks of random-crop margin around the served grid
 
 
 # ---------------------------------------------------------------- batches
+def chroma_offset(luma_offset: int, rng: np.random.Generator) -> int:
+    """4:2:0 chroma block offset for a luma block offset: exact when even, else the nearer block on a random side."""
+    if luma_offset % 2 == 0:
+        return luma_offset // 2
+    return (luma_offset + int(rng.integers(0, 2))) // 2
+
+
 class DctBatches:
+    """Block-grid random crops + flips of cached DCT inputs (centre crop when ``rng`` is None).
+
+    ``crop_step`` is the luma-block granularity of the random offsets. With 1, odd offsets put the 4:2:0
+    chroma half a chroma block (8 px) off the luma; chroma then takes the nearer block on a random side.
+    Luma crops are exact either way; 2 keeps chroma exact too but gives 4x fewer distinct crops.
+    """
+
     def __init__(
-        self, arrays: dict[str, np.ndarray], channels: tuple[tuple[int, ...], tuple[int, ...]], grid: tuple[int, int]
+        self,
+        arrays: dict[str, np.ndarray],
+        channels: tuple[tuple[int, ...], tuple[int, ...]],
+        grid: tuple[int, int],
+        crop_step: int = 1,
     ):
+        if crop_step not in (1, 2):
+            raise ValueError(f"crop_step must be 1 or 2, got {crop_step}")
         self.a = arrays
         self.luma_ch, self.chroma_ch = channels
         self.grid = grid
+        self.crop_step = crop_step
 
     def get(self, idx: np.ndarray, rng: np.random.Generator | None) -> tuple[torch.Tensor, ...]:
         gh, gw = self.grid
@@ -46,13 +67,16 @@ class DctBatches:
         n = len(idx)
         ys = np.empty((n, luma.shape[1], gh, gw), np.int16)
         cs = np.empty((n, chroma.shape[1], gh // 2, gw // 2), np.int16)
+        margin = luma.shape[2] - gh
         for i in range(n):
             if rng is None:
-                top = left = DCT_MARGIN // 2
-            else:  # even offsets keep the 4:2:0 chroma grid aligned
-                top, left = 2 * rng.integers(0, DCT_MARGIN // 2 + 1, size=2)
+                top = left = margin // 4 * 2  # the centre, rounded to keep chroma aligned
+                ctop = cleft = top // 2
+            else:
+                top, left = self.crop_step * rng.integers(0, margin // self.crop_step + 1, size=2)
+                ctop, cleft = chroma_offset(top, rng), chroma_offset(left, rng)
             y = luma[i, :, top : top + gh, left : left + gw]
-            c = chroma[i, :, top // 2 : top // 2 + gh // 2, left // 2 : left // 2 + gw // 2]
+            c = chroma[i, :, ctop : ctop + gh // 2, cleft : cleft + gw // 2]
             if rng is not None and rng.random() < 0.5:
                 y, c = hflip(y, self.luma_ch), hflip(c, self.chroma_ch * 2)
             ys[i], cs[i] = y, c
@@ -90,11 +114,12 @@ class RgbBatches:
         return (torch.from_numpy(out),)
 
 
-def make_batches(model: nn.Module, files: list[Path], cache_dir: Path) -> Any:
+def make_batches(model: nn.Module, files: list[Path], cache_dir: Path, dct_crop_step: int = 1) -> Any:
     c = model.contract
     if c.kind == "dct":
         p = c.channel_preset
-        return DctBatches(dct_arrays(files, c, DCT_MARGIN, cache_dir), (p.luma, p.chroma), c.grid)
+        arrays = dct_arrays(files, c, DCT_MARGIN, cache_dir)
+        return DctBatches(arrays, (p.luma, p.chroma), c.grid, crop_step=dct_crop_step)
     return RgbBatches(rgb_arrays(files, c.resize_short, cache_dir), c.size)
 
 
@@ -226,7 +251,7 @@ def train_classifier(args: argparse.Namespace, data: ImageFolder, train_idx: np.
     out = Path(args.out)
     model = create_model(args.model, **args.model_kwargs)
     files = list(data.files)
-    batches = make_batches(model, files, Path(args.cache_dir))
+    batches = make_batches(model, files, Path(args.cache_dir), dct_crop_step=args.dct_crop_step)
     mean, std = input_stats(model, batches, train_idx)
     model.set_input_stats(mean, std)
     model.contract = model.contract.with_stats(mean.tolist(), std.tolist())
@@ -273,6 +298,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-steps", type=int, default=0, help="cap steps per epoch (smoke runs)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--stop-after", type=int, default=0, help="stop after this many epochs (time-sliced runs)")
+    p.add_argument(
+        "--dct-crop-step",
+        type=int,
+        default=1,
+        choices=(1, 2),
+        help="DCT random-crop granularity in luma blocks (2: chroma-exact, 4x fewer crops)",
+    )
     p.add_argument("--model-kwargs", type=json.loads, default={}, help="JSON, e.g. '{\"widths\": [32,64,128,256]}'")
     # DRNet
     p.add_argument(
