@@ -17,8 +17,18 @@ from models.contract import InputContract
 from models.registry import register_model
 from models.resnet import InputStats, ResNetBody, default_labels, init_weights
 
+CHROMA_MERGES = ("upsample", "late")
+
+
+def _conv_bn(cin: int, cout: int, relu: bool) -> nn.Sequential:
+    layers: list[nn.Module] = [nn.Conv2d(cin, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout)]
+    return nn.Sequential(*layers, nn.ReLU(inplace=True)) if relu else nn.Sequential(*layers)
+
 
 class DCTResNet(InputStats):
+    """``chroma_merge``: "upsample" (2x nearest chroma joins the luma before the stem) or "late" (chroma gets
+    its own conv on the 16x16 chroma grid and is added after stage 2, where the luma grid is 16x16 too)."""
+
     def __init__(
         self,
         contract: InputContract,
@@ -26,18 +36,24 @@ class DCTResNet(InputStats):
         depths: Sequence[int] = (2, 2, 2, 2),
         dropout: float = 0.0,
         strides: Sequence[int] | None = None,
+        chroma_merge: str = "upsample",
     ) -> None:
         super().__init__()
+        if chroma_merge not in CHROMA_MERGES:
+            raise ValueError(f"chroma_merge must be one of {CHROMA_MERGES}, got {chroma_merge!r}")
         self.contract = contract
         preset = contract.channel_preset
         n = preset.num_channels
         self._init_stats(contract.mean or (0.0,) * n, contract.std or (1.0,) * n)
         self.n_luma = len(preset.luma)
+        self.chroma_merge = chroma_merge
         # The DCT input is already 8x downsampled: one 3x3 conv adapts channels, no stride, no pooling.
-        self.stem = nn.Sequential(
-            nn.Conv2d(n, widths[0], 3, 1, 1, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True)
-        )
+        stem_in = n if chroma_merge == "upsample" else self.n_luma
+        self.stem = _conv_bn(stem_in, widths[0], relu=True)
         self.body = ResNetBody(widths, depths, contract.num_classes, dropout=dropout, strides=strides)
+        if chroma_merge == "late":
+            # Uber's "late concat": chroma joins on its own 16x16 grid, where stage 2 has brought the luma.
+            self.chroma_stem = _conv_bn(n - self.n_luma, widths[1], relu=False)
         init_weights(self)
 
     def dequantize(
@@ -52,8 +68,16 @@ class DCTResNet(InputStats):
     def forward(
         self, luma: torch.Tensor, chroma: torch.Tensor, luma_q: torch.Tensor, chroma_q: torch.Tensor
     ) -> torch.Tensor:
-        x = (self.dequantize(luma, chroma, luma_q, chroma_q) - self.mean) / self.std
-        return self.body(self.stem(x))
+        if self.chroma_merge == "upsample":
+            x = (self.dequantize(luma, chroma, luma_q, chroma_q) - self.mean) / self.std
+            return self.body(self.stem(x))
+        nl = self.n_luma
+        y = (luma.float() * luma_q[:, :, None, None] - self.mean[:, :nl]) / self.std[:, :nl]
+        c = (chroma.float() * chroma_q[:, :, None, None] - self.mean[:, nl:]) / self.std[:, nl:]
+        stages = self.body.stages
+        x = stages[1](stages[0](self.stem(y)))
+        x = F.relu(x + self.chroma_stem(c))
+        return self.body.forward_head(stages[2:](x))
 
 
 def _dct_variant(

@@ -146,3 +146,15 @@ def test_fold_batchnorm_matches_the_unfolded_model() -> None:
     x = torch.randint(0, 256, (2, 48, 48, 3), dtype=torch.uint8)
     with torch.no_grad():
         np.testing.assert_allclose(folded(x).numpy(), model(x).numpy(), atol=1e-4, rtol=1e-4)
+
+
+def test_late_chroma_merge_exports_with_parity(jpegs: list[bytes], tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = create_model("dct24_resnet", **TINY, grid=(8, 8), chroma_merge="late").eval()
+    _randomize_bn(model)
+    n = model.contract.channel_preset.num_channels
+    model.set_input_stats(torch.zeros(n), torch.full((n,), 40.0))
+    paths = export_model(model, "late", tmp_path)
+    report = check_parity(model, paths, jpegs)
+    assert_parity(report)
+    assert report["model.onnx"]["top1_agreement"] == 1.0
