@@ -1,9 +1,9 @@
 import pytest
 import torch
 import torch.nn.functional as F
+from test_registry import NUM_CLASSES, TINY, batch_inputs
 
 from models.registry import create_model
-from test_registry import NUM_CLASSES, TINY, batch_inputs
 
 
 def tiny_dct(**kw: object) -> torch.nn.Module:
