@@ -158,3 +158,18 @@ def test_dct_centre_crop_is_aligned_and_deterministic() -> None:
     luma, chroma, _, _ = batches.get(np.array([0, 1]), None)
     assert int(luma[0, 0, 0, 0]) == 404 and int(chroma[0, 0, 0, 0]) == 202
     assert torch.equal(luma[0], luma[1])
+
+
+def test_the_variant_script_commands_parse_and_build_their_models() -> None:
+    """Every run in scripts/dct24_variants.sh (the MODEL_CARD table) names valid flags and a buildable model."""
+    import shlex
+
+    from models.registry import create_model
+    from models.train import build_parser
+
+    script = Path(__file__).parents[2] / "scripts" / "dct24_variants.sh"
+    runs = [shlex.split(line)[1:] for line in script.read_text().splitlines() if line.startswith("run ")]
+    assert len(runs) == 7
+    for name, model, *flags in runs:
+        args = build_parser().parse_args(["--model", model, "--data", "d", "--out", f"runs/{name}", *flags])
+        create_model(args.model, **args.model_kwargs)
