@@ -41,6 +41,8 @@ class DCTResNet(InputStats):
         super().__init__()
         if chroma_merge not in CHROMA_MERGES:
             raise ValueError(f"chroma_merge must be one of {CHROMA_MERGES}, got {chroma_merge!r}")
+        if chroma_merge == "late" and strides is not None and strides[0] * strides[1] != 2:
+            raise ValueError("chroma_merge='late' needs stages 1-2 to halve the grid once (to the chroma grid)")
         self.contract = contract
         preset = contract.channel_preset
         n = preset.num_channels
@@ -56,14 +58,18 @@ class DCTResNet(InputStats):
             self.chroma_stem = _conv_bn(n - self.n_luma, widths[1], relu=False)
         init_weights(self)
 
+    def dequantize_planes(
+        self, luma: torch.Tensor, chroma: torch.Tensor, luma_q: torch.Tensor, chroma_q: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """int16 coefficients x steps, luma and chroma each on its own block grid (float)."""
+        return luma.float() * luma_q[:, :, None, None], chroma.float() * chroma_q[:, :, None, None]
+
     def dequantize(
         self, luma: torch.Tensor, chroma: torch.Tensor, luma_q: torch.Tensor, chroma_q: torch.Tensor
     ) -> torch.Tensor:
         """int16 coefficients x steps, chroma upsampled to the luma grid -> ``[N, C, gh, gw]`` float."""
-        y = luma.float() * luma_q[:, :, None, None]
-        c = chroma.float() * chroma_q[:, :, None, None]
-        c = F.interpolate(c, scale_factor=2.0, mode="nearest")
-        return torch.cat([y, c], dim=1)
+        y, c = self.dequantize_planes(luma, chroma, luma_q, chroma_q)
+        return torch.cat([y, F.interpolate(c, scale_factor=2.0, mode="nearest")], dim=1)
 
     def forward(
         self, luma: torch.Tensor, chroma: torch.Tensor, luma_q: torch.Tensor, chroma_q: torch.Tensor
@@ -72,8 +78,8 @@ class DCTResNet(InputStats):
             x = (self.dequantize(luma, chroma, luma_q, chroma_q) - self.mean) / self.std
             return self.body(self.stem(x))
         nl = self.n_luma
-        y = (luma.float() * luma_q[:, :, None, None] - self.mean[:, :nl]) / self.std[:, :nl]
-        c = (chroma.float() * chroma_q[:, :, None, None] - self.mean[:, nl:]) / self.std[:, nl:]
+        y, c = self.dequantize_planes(luma, chroma, luma_q, chroma_q)
+        y, c = (y - self.mean[:, :nl]) / self.std[:, :nl], (c - self.mean[:, nl:]) / self.std[:, nl:]
         stages = self.body.stages
         x = stages[1](stages[0](self.stem(y)))
         x = F.relu(x + self.chroma_stem(c))

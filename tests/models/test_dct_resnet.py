@@ -33,3 +33,9 @@ def test_late_merge_takes_only_luma_in_the_stem() -> None:
 def test_unknown_chroma_merge_is_refused() -> None:
     with pytest.raises(ValueError, match="chroma_merge"):
         tiny_dct(chroma_merge="sideways")
+
+
+def test_late_merge_refuses_strides_that_miss_the_chroma_grid() -> None:
+    with pytest.raises(ValueError, match="chroma grid"):
+        tiny_dct(chroma_merge="late", strides=(1, 1, 2, 2))
+    tiny_dct(chroma_merge="late", strides=(2, 1, 2, 2))  # halves once: allowed
