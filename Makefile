@@ -7,7 +7,7 @@ PIP := $(PY) -m pip -q --disable-pip-version-check
 .PHONY: run test lint models bundle clean
 
 DATA ?= ../shared/data/imagewoof2-320/train
-BUNDLED := dct24_resnet rgb_resnet drnet_resnet
+BUNDLED := dct24_resnet dct24_wide rgb_resnet drnet_resnet
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
