@@ -1,13 +1,11 @@
 import pytest
 import torch
 import torch.nn.functional as F
-from test_registry import NUM_CLASSES, TINY, batch_inputs
-
-from models.registry import create_model
+from test_registry import NUM_CLASSES, batch_inputs, tiny
 
 
 def tiny_dct(**kw: object) -> torch.nn.Module:
-    return create_model("dct24_resnet", num_classes=NUM_CLASSES, grid=(8, 8), **TINY, **kw)
+    return tiny("dct24_resnet", **kw)
 
 
 @pytest.mark.parametrize("merge", ["upsample", "late"])

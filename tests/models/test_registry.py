@@ -11,15 +11,16 @@ TINY = {"widths": (8, 8, 16, 16), "depths": (1, 1, 1, 1)}
 NUM_CLASSES = 7
 
 
-def tiny(name: str) -> torch.nn.Module:
-    kw = dict(TINY)
+def tiny(name: str, **extra: object) -> torch.nn.Module:
+    """A tiny instance of a registered model; ``extra`` kwargs override or add to the tiny defaults."""
+    kw: dict[str, object] = dict(TINY)
     if name.startswith("dct"):
         kw["grid"] = (8, 8)
     elif name.startswith("rgb"):
         kw.update(size=64, resize_short=80)
     elif name.startswith("drnet"):
         kw.update(resolutions=(64, 48, 32), resize_short=80, thumbnail=8)
-    return create_model(name, num_classes=NUM_CLASSES, **kw)
+    return create_model(name, num_classes=NUM_CLASSES, **(kw | extra))
 
 
 def batch_inputs(model: torch.nn.Module, n: int = 3) -> tuple[torch.Tensor, ...]:
