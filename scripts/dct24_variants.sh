@@ -4,7 +4,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 D=${DATA:-../shared/data/imagewoof2-320/train}
 PY=${PY:-.venv/bin/python}
-run() { local name=$1 model=$2; shift 2; $PY -m models.train --model "$model" --data "$D" --epochs 24 --out "runs/$name" --resume "$@"; }
+names=()
+run() {
+  local name=$1 model=$2
+  shift 2
+  $PY -m models.train --model "$model" --data "$D" --epochs 24 --out "runs/$name" --resume "$@"
+  names+=("$name")
+}
 run dct24_crop2 dct24_resnet --dct-crop-step 2
 run dct24_resnet dct24_resnet
 run dct24_stride8 dct24_resnet --dct-crop-step 2 --model-kwargs '{"strides": [1, 2, 2, 1]}'
@@ -13,7 +19,7 @@ run dct24_late dct24_resnet --model-kwargs '{"chroma_merge": "late"}'
 run dct24_wide dct24_resnet --model-kwargs '{"widths": [48, 96, 192, 384], "chroma_merge": "late"}'
 run dct64_crop2 dct64_resnet --dct-crop-step 2
 run dct64_resnet dct64_resnet
-for r in dct24_crop2 dct24_resnet dct24_stride8 dct24_w48 dct24_late dct24_wide dct64_crop2 dct64_resnet; do
+for r in "${names[@]}"; do
   $PY -c "import json, sys; e = json.load(open(sys.argv[1]))['epochs'][-1]; print(sys.argv[1], e['val_top1'], e['train_top1'])" \
     "runs/$r/metrics.json"
 done

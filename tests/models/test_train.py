@@ -1,4 +1,5 @@
 import json
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -7,7 +8,8 @@ import torch
 
 from jpegdct.channels import get_preset
 from models.checkpoint import load_model
-from models.train import DctBatches, chroma_offset, main
+from models.registry import create_model
+from models.train import DctBatches, build_parser, chroma_offset, main
 
 TINY = '{"widths": [8, 8, 16, 16], "depths": [1, 1, 1, 1]'
 
@@ -162,11 +164,6 @@ def test_dct_centre_crop_is_aligned_and_deterministic() -> None:
 
 def test_the_variant_script_commands_parse_and_build_their_models() -> None:
     """Every run in scripts/dct24_variants.sh (the MODEL_CARD table) names valid flags and a buildable model."""
-    import shlex
-
-    from models.registry import create_model
-    from models.train import build_parser
-
     script = Path(__file__).parents[2] / "scripts" / "dct24_variants.sh"
     runs = [shlex.split(line)[1:] for line in script.read_text().splitlines() if line.startswith("run ")]
     assert len(runs) == 8
