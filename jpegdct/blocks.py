@@ -137,7 +137,7 @@ def center_offsets(src_h: int, src_w: int, height: int, width: int, align: int =
 
 
 @lru_cache(maxsize=4)
-def _dct_matrix() -> np.ndarray:
+def dct_matrix() -> np.ndarray:
     """Orthonormal 8-point DCT-II matrix D[k, n]; JPEG's 2D coefficients are D X D^T (same scaling)."""
     n = np.arange(8)
     d = np.sqrt(2 / 8) * np.cos((2 * n[None, :] + 1) * n[:, None] * np.pi / 16)
@@ -149,7 +149,7 @@ def _dct_matrix() -> np.ndarray:
 def _box_matrix(factor: int) -> np.ndarray:
     """A[k, b, j]: 1D DCT coefficient k of the ``factor``x box-downsampled signal of ``factor`` adjacent
     8-sample blocks (b = 0..factor-1, input coefficient j). Orthonormal DCT, so this is exact."""
-    d = _dct_matrix()
+    d = dct_matrix()
     pool = np.zeros((factor, 8, 8))  # pool[b, m, n]: output sample m from sample n of input block b
     for m in range(8):
         for t in range(factor):

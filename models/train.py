@@ -13,6 +13,7 @@ import argparse
 import json
 import math
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from tqdm import tqdm
 from jpegdct.blocks import hflip
 from models.checkpoint import save_model
 from models.data import ImageFolder, dct_arrays, rgb_arrays, scan_folder, stratified_split
+from models.dct_augment import shifted_crops
 from models.registry import create_model
 
 DCT_MARGIN = 8  # blocks of random-crop margin around the served grid
@@ -88,6 +90,48 @@ class DctBatches:
         )
 
 
+class PixelCropDctBatches:
+    """Training crops at any pixel offset, as the RGB recipe's, from a cache of all 64 coefficients per
+    component: each crop is re-transformed and requantized (``models.dct_augment``), like a re-encode of the
+    shifted photo. Centre crops (``rng`` None: input statistics, validation) come exactly from ``exact``.
+
+    At an odd luma pixel offset, 4:2:0 chroma takes the nearer chroma pixel on a random side.
+    """
+
+    def __init__(self, exact: DctBatches, full: dict[str, np.ndarray]):
+        self.exact = exact
+        self.full = full
+
+    def get(self, idx: np.ndarray, rng: np.random.Generator | None) -> tuple[torch.Tensor, ...]:
+        if rng is None:
+            return self.exact.get(idx, None)
+        gh, gw = self.exact.grid
+        luma_ch, chroma_ch = self.exact.luma_ch, self.exact.chroma_ch
+        luma, chroma = np.asarray(self.full["luma"][idx]), np.asarray(self.full["chroma"][idx])
+        luma_q, chroma_q = np.asarray(self.full["luma_q"][idx]), np.asarray(self.full["chroma_q"][idx])
+        n = len(idx)
+        offsets = rng.integers(0, 8 * (luma.shape[2] - gh) + 1, size=(n, 2))
+        flips = rng.random(n) < 0.5
+        coffsets = np.array([[chroma_offset(int(o), rng) for o in row] for row in offsets])
+        y = shifted_crops(luma, luma_q, offsets, flips, (gh, gw), luma_ch)
+        # Cb and Cr are two planes of 64 channels each: crop them as 2n single-component images.
+        c = shifted_crops(
+            chroma.reshape(2 * n, 64, *chroma.shape[2:]),
+            chroma_q.reshape(2 * n, 64),
+            np.repeat(coffsets, 2, axis=0),
+            np.repeat(flips, 2),
+            (gh // 2, gw // 2),
+            chroma_ch,
+        ).reshape(n, 2 * len(chroma_ch), gh // 2, gw // 2)
+        cq = np.concatenate([chroma_q[:, list(chroma_ch)], chroma_q[:, [64 + k for k in chroma_ch]]], axis=1)
+        return (
+            torch.from_numpy(y),
+            torch.from_numpy(c),
+            torch.from_numpy(np.ascontiguousarray(luma_q[:, list(luma_ch)])),
+            torch.from_numpy(np.ascontiguousarray(cq)),
+        )
+
+
 class RgbBatches:
     def __init__(self, arrays: dict[str, np.ndarray], size: int):
         self.a = arrays
@@ -114,12 +158,17 @@ class RgbBatches:
         return (torch.from_numpy(out),)
 
 
-def make_batches(model: nn.Module, files: list[Path], cache_dir: Path, dct_crop_step: int = 1) -> Any:
+def make_batches(
+    model: nn.Module, files: list[Path], cache_dir: Path, dct_crop_step: int = 1, dct_pixel_crops: bool = False
+) -> Any:
     c = model.contract
     if c.kind == "dct":
         p = c.channel_preset
         arrays = dct_arrays(files, c, DCT_MARGIN, cache_dir)
-        return DctBatches(arrays, (p.luma, p.chroma), c.grid, crop_step=dct_crop_step)
+        exact = DctBatches(arrays, (p.luma, p.chroma), c.grid, crop_step=dct_crop_step)
+        if not dct_pixel_crops:
+            return exact
+        return PixelCropDctBatches(exact, dct_arrays(files, replace(c, preset="dct192"), DCT_MARGIN, cache_dir))
     return RgbBatches(rgb_arrays(files, c.resize_short, cache_dir), c.size)
 
 
@@ -251,7 +300,9 @@ def train_classifier(args: argparse.Namespace, data: ImageFolder, train_idx: np.
     out = Path(args.out)
     model = create_model(args.model, **args.model_kwargs)
     files = list(data.files)
-    batches = make_batches(model, files, Path(args.cache_dir), dct_crop_step=args.dct_crop_step)
+    batches = make_batches(
+        model, files, Path(args.cache_dir), dct_crop_step=args.dct_crop_step, dct_pixel_crops=args.dct_pixel_crops
+    )
     mean, std = input_stats(model, batches, train_idx)
     model.set_input_stats(mean, std)
     model.contract = model.contract.with_stats(mean.tolist(), std.tolist())
@@ -304,6 +355,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         choices=(1, 2),
         help="DCT random-crop granularity in luma blocks (2: chroma-exact, 4x fewer crops)",
+    )
+    p.add_argument(
+        "--dct-pixel-crops",
+        action="store_true",
+        help="DCT random crops at any pixel offset, as RGB's: each crop is re-transformed from all 64 "
+        "coefficients and requantized with the photo's tables (training only; validation stays exact)",
     )
     p.add_argument("--model-kwargs", type=json.loads, default={}, help="JSON, e.g. '{\"widths\": [32,64,128,256]}'")
     # DRNet

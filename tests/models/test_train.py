@@ -8,8 +8,9 @@ import torch
 
 from jpegdct.channels import get_preset
 from models.checkpoint import load_model
+from models.data import scan_folder
 from models.registry import create_model
-from models.train import DctBatches, build_parser, chroma_offset, main
+from models.train import DctBatches, build_parser, chroma_offset, main, make_batches
 
 TINY = '{"widths": [8, 8, 16, 16], "depths": [1, 1, 1, 1]'
 
@@ -117,6 +118,24 @@ def test_compact_checkpoint_halves_floats_and_loads_back_as_float32(tmp_path: Pa
     for a, b in zip(full.state_dict().values(), small.state_dict().values(), strict=True):
         if a.is_floating_point():
             torch.testing.assert_close(b, a.half().float())
+
+
+def test_pixel_crops_train_and_keep_centre_crops_exact(tmp_path: Path, tiny_dataset: Path) -> None:
+    out = _train(tmp_path, tiny_dataset, "dct24_resnet", TINY + ', "grid": [8, 8]}', "--dct-pixel-crops")
+    assert json.loads((out / "metrics.json").read_text())["args"]["dct_pixel_crops"] is True
+    model, _ = load_model(out / "final.pt")
+    files = list(scan_folder(tiny_dataset).files)
+    exact = make_batches(model, files, tmp_path / "cache")
+    pixel = make_batches(model, files, tmp_path / "cache", dct_pixel_crops=True)
+    idx = np.arange(0, 24, 4)
+    for a, b in zip(exact.get(idx, None), pixel.get(idx, None), strict=True):
+        assert torch.equal(a, b)  # statistics and validation never see a re-transformed crop
+    rng = np.random.default_rng(0)
+    y, c, yq, cq = pixel.get(idx, rng)
+    assert y.shape == (6, 16, 8, 8) and c.shape == (6, 8, 4, 4) and y.dtype == c.dtype == torch.int16
+    _, _, exact_yq, exact_cq = exact.get(idx, None)
+    assert torch.equal(yq, exact_yq) and torch.equal(cq, exact_cq)  # the photo's own quantization steps
+    assert not torch.equal(y, pixel.get(idx, rng)[0])  # crops move between draws
 
 
 def _dct_arrays(n: int = 2, side: int = 40) -> dict[str, np.ndarray]:
