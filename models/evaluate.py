@@ -3,12 +3,14 @@
     python -m models.evaluate --checkpoint runs/dct24_resnet/final.pt --data ../shared/data/imagewoof2-320/train
 
 Reports top-1, per-class top-1, parameters, GFLOPs (multiply-accumulates, as in the ResNet and DRNet papers,
-counted by thop) and the bytes per image handed to the network.
+counted by thop) and the bytes per image handed to the network. ``--against OTHER.pt`` adds a paired
+comparison on the same photos: how many only each model gets right, and McNemar's exact two-sided p-value.
 """
 
 import argparse
 import copy
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +53,35 @@ def per_class_top1(logits: np.ndarray, targets: np.ndarray, labels: tuple[str, .
     return {labels[c]: float((pred[targets == c] == c).mean()) for c in np.unique(targets)}
 
 
-def evaluate(checkpoint: str | Path, data_dir: str | Path, cache_dir: str | Path = ".cache/inputs") -> dict[str, Any]:
+def mcnemar(this_correct: np.ndarray, other_correct: np.ndarray) -> dict[str, Any]:
+    """Paired comparison of two classifiers on the same images: discordant counts and McNemar's exact
+    (binomial) two-sided p-value for "both are equally accurate"."""
+    a, b = np.asarray(this_correct, bool), np.asarray(other_correct, bool)
+    only_this, only_other = int((a & ~b).sum()), int((~a & b).sum())
+    n, k = only_this + only_other, min(only_this, only_other)
+    p = min(1.0, 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2**n) if n else 1.0
+    return {"only_this_right": only_this, "only_other_right": only_other, "p_value": p}
+
+
+def evaluate(
+    checkpoint: str | Path,
+    data_dir: str | Path,
+    cache_dir: str | Path = ".cache/inputs",
+    against: str | Path | None = None,
+) -> dict[str, Any]:
+    report, correct, val_idx = _evaluate(checkpoint, data_dir, cache_dir)
+    if against is not None:
+        other, other_correct, other_idx = _evaluate(against, data_dir, cache_dir)
+        if not np.array_equal(val_idx, other_idx):
+            raise ValueError("the two checkpoints were validated on different splits (seed or fraction differ)")
+        report["against"] = {"checkpoint": str(against), "top1": other["top1"], **mcnemar(correct, other_correct)}
+    return report
+
+
+def _evaluate(
+    checkpoint: str | Path, data_dir: str | Path, cache_dir: str | Path
+) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
+    """The report, whether each validation photo was classified right, and the validation indices."""
     from models.train import make_batches, predict, top1
 
     model, ckpt = load_model(checkpoint)
@@ -66,8 +96,9 @@ def evaluate(checkpoint: str | Path, data_dir: str | Path, cache_dir: str | Path
         "params": count_params(model),
     }
     if c.kind == "drnet":
-        report.update(_evaluate_drnet(model, data, val_idx, Path(cache_dir)))
-        return report
+        drnet, correct = _evaluate_drnet(model, data, val_idx, Path(cache_dir))
+        report.update(drnet)
+        return report, correct, val_idx
     batches = make_batches(model, list(data.files), Path(cache_dir))
     logits = predict(model, batches, val_idx)
     targets = data.targets[val_idx]
@@ -77,10 +108,12 @@ def evaluate(checkpoint: str | Path, data_dir: str | Path, cache_dir: str | Path
         gflops=count_gflops(model, example_inputs(model)),
         input_bytes=c.input_bytes(),
     )
-    return report
+    return report, logits.argmax(1) == targets, val_idx
 
 
-def _evaluate_drnet(model: nn.Module, data: ImageFolder, val_idx: np.ndarray, cache_dir: Path) -> dict[str, Any]:
+def _evaluate_drnet(
+    model: nn.Module, data: ImageFolder, val_idx: np.ndarray, cache_dir: Path
+) -> tuple[dict[str, Any], np.ndarray]:
     """Every path on the validation images, then the predictor's choice: dynamic top-1 and mean cost."""
     from models.data import rgb_arrays, thumbnail_arrays
     from models.train import RgbBatches, predict, top1
@@ -99,9 +132,10 @@ def _evaluate_drnet(model: nn.Module, data: ImageFolder, val_idx: np.ndarray, ca
     with torch.no_grad():
         choice = model.predictor(thumbs[torch.from_numpy(val_idx)]).argmax(1).numpy()
     targets = data.targets[val_idx]
-    return {
+    chosen = logits[val_idx, choice]
+    report = {
         "top1": dyn["val_dynamic_top1"],
-        "per_class_top1": per_class_top1(logits[val_idx, choice], targets, c.labels),
+        "per_class_top1": per_class_top1(chosen, targets, c.labels),
         "path_top1": {str(r): top1(logits[val_idx, i], targets) for i, r in enumerate(c.resolutions)},
         "path_gflops": {str(r): float(f) for r, f in zip(c.resolutions, flops, strict=True)},
         "predictor_gflops": predictor_gflops,
@@ -110,6 +144,7 @@ def _evaluate_drnet(model: nn.Module, data: ImageFolder, val_idx: np.ndarray, ca
         "choice_share": {str(r): float((choice == i).mean()) for i, r in enumerate(c.resolutions)},
         "input_bytes": float(np.mean([c.input_bytes(c.resolutions[i]) for i in choice]) + 3 * c.thumbnail**2 * 4),
     }
+    return report, chosen.argmax(1) == targets
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -118,8 +153,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--data", required=True)
     p.add_argument("--cache-dir", default=".cache/inputs")
     p.add_argument("--json", default=None, help="also write the report here")
+    p.add_argument("--against", default=None, help="another checkpoint: paired comparison on the same photos")
     a = p.parse_args(argv)
-    report = evaluate(a.checkpoint, a.data, a.cache_dir)
+    report = evaluate(a.checkpoint, a.data, a.cache_dir, a.against)
     text = json.dumps(report, indent=2)
     print(text)
     if a.json:

@@ -89,6 +89,12 @@ def test_two_step_smoke_runs_train_save_and_reload(tmp_path: Path, tiny_dataset:
     assert report["val_images"] == 6 and 0.0 <= report["top1"] <= 1.0
     assert len(report["per_class_top1"]) == 3 and report["gflops"] > 0 and report["params"] > 0
     assert report["input_bytes"] == 2 * (16 * 64 + 8 * 16) + 4 * 24
+    paired = evaluate(out / "final.pt", tiny_dataset, cache, against=drnet / "final.pt")["against"]
+    n = report["val_images"]
+    assert paired["top1"] == pytest.approx(evaluate(drnet / "final.pt", tiny_dataset, cache)["top1"])
+    assert (paired["only_this_right"] - paired["only_other_right"]) / n == pytest.approx(
+        report["top1"] - paired["top1"]
+    )
     dr = evaluate(drnet / "final.pt", tiny_dataset, cache)
     assert set(dr["path_top1"]) == {"64", "48", "32"} and abs(sum(dr["choice_share"].values()) - 1.0) < 1e-9
     assert dr["path_gflops"]["32"] < dr["gflops"] <= dr["path_gflops"]["64"] + dr["predictor_gflops"] + 1e-9
