@@ -5,8 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 D=${DATA:-../shared/data/imagewoof2-320/train}
 PY=${PY:-.venv/bin/python}
-$PY -m models.train --model dct24_resnet --data "$D" --epochs 24 --resume
-$PY -m models.train --model dct24_resnet --data "$D" --epochs 24 --resume --out runs/dct24_wide \
+$PY -m models.train --model dct24_resnet --data "$D" --epochs 24 --resume --dct-pixel-crops
+$PY -m models.train --model dct24_resnet --data "$D" --epochs 24 --resume --dct-pixel-crops --out runs/dct24_wide \
     --model-kwargs '{"widths": [48, 96, 192, 384], "chroma_merge": "late"}'
 $PY -m models.train --model rgb_resnet --data "$D" --epochs 24 --resume
 $PY -m models.train --model drnet_resnet --data "$D" --init-from runs/rgb_resnet/final.pt --epochs 3 --lr 1e-3 \
