@@ -30,6 +30,8 @@ import numpy as np  # noqa: E402
 import simplejpeg  # noqa: E402
 from PIL import Image, features  # noqa: E402
 
+from jpegdct.blocks import dct_matrix  # noqa: E402
+
 DATA = Path("/work/shared/data/imagewoof2-320/train")
 LARGE_WIDTHS = (1024, 1920)
 LARGE_SOURCES = 8  # photos re-encoded at each large width
@@ -39,14 +41,7 @@ cv2.setNumThreads(1)
 
 
 # ---------------------------------------------------------------------------------------------- methods
-def _dct_matrix() -> np.ndarray:
-    n = np.arange(8)
-    d = np.sqrt(2 / 8) * np.cos((2 * n[None, :] + 1) * n[:, None] * np.pi / 16)
-    d[0] /= np.sqrt(2)
-    return d.astype(np.float32)
-
-
-_D = _dct_matrix()
+_D = dct_matrix().astype(np.float32)
 
 
 def _dctnet_pixel_pipeline(data: bytes) -> np.ndarray:
