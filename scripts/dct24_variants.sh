@@ -18,6 +18,7 @@ run dct24_w48 dct24_resnet --model-kwargs '{"widths": [48, 96, 192, 384]}'
 run dct24_late dct24_resnet --model-kwargs '{"chroma_merge": "late"}'
 run dct24_wide_block1 dct24_resnet --model-kwargs '{"widths": [48, 96, 192, 384], "chroma_merge": "late"}'
 run dct24_w64 dct24_resnet --model-kwargs '{"widths": [64, 128, 256, 384], "depths": [2, 2, 2, 1], "chroma_merge": "late"}'
+run dct24_w64_px dct24_resnet --dct-pixel-crops --model-kwargs '{"widths": [64, 128, 256, 384], "depths": [2, 2, 2, 1], "chroma_merge": "late"}'
 run dct64_crop2 dct64_resnet --dct-crop-step 2
 run dct64_block1 dct64_resnet
 # The bundled two: crops at any pixel offset (the same runs as scripts/train_models.sh).

@@ -191,7 +191,7 @@ def test_the_variant_script_commands_parse_and_build_their_models() -> None:
     """Every run in scripts/dct24_variants.sh (the MODEL_CARD table) names valid flags and a buildable model."""
     script = Path(__file__).parents[2] / "scripts" / "dct24_variants.sh"
     runs = [shlex.split(line)[1:] for line in script.read_text().splitlines() if line.startswith("run ")]
-    assert len(runs) == 11
+    assert len(runs) == 12
     for name, model, *flags in runs:
         args = build_parser().parse_args(["--model", model, "--data", "d", "--out", f"runs/{name}", *flags])
         create_model(args.model, **args.model_kwargs)
