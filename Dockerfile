@@ -66,6 +66,7 @@ RUN --mount=type=cache,target=/root/.cache/pip \
     && pip install -r requirements.txt
 COPY setup.py README.md ./
 COPY jpegdct/ jpegdct/
+COPY inputs/ inputs/
 COPY models/ models/
 COPY export/ export/
 COPY service/ service/

@@ -20,8 +20,9 @@ $(VENV)/.serve: $(PY) pyproject.toml setup.py jpegdct/_reader.c jpegdct/_cdef.h
 
 # torch is pinned to the CPU build that ships with these machines (see README).
 $(VENV)/.dev: $(VENV)/.serve
-	# jpegtran/cjpeg (Debian libjpeg-turbo-progs) let tests/jpegdct check bit-exactness; best effort: they skip without.
-	command -v jpegtran >/dev/null || (apt-get install -y -qq libjpeg-turbo-progs >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq libjpeg-turbo-progs)) || true
+	# jpegtran/cjpeg (Debian libjpeg-turbo-progs) let the tests check bit-exactness and orientation; required:
+	# under CI=true a test that would skip without them fails instead.
+	command -v jpegtran >/dev/null && command -v cjpeg >/dev/null || apt-get install -y -qq libjpeg-turbo-progs >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq libjpeg-turbo-progs)
 	$(PIP) install torch==2.13.0
 	$(PIP) install -e '.[serve,train,dev]'
 	touch $@

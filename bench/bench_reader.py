@@ -61,9 +61,10 @@ def _dctnet_pixel_pipeline(data: bytes) -> np.ndarray:
 
 
 def build_methods() -> dict[str, Callable[[bytes], object]]:
+    from inputs.contract import InputContract
+    from inputs.dct import dct_input
+    from inputs.rgb import rgb_input
     from jpegdct import read_coefficients
-    from models.contract import InputContract
-    from models.preprocess import dct_input, rgb_input
 
     contract = InputContract(kind="dct", class_ids=("x",), labels=("x",), preset="dct24", grid=(32, 32))
 
@@ -325,9 +326,9 @@ def main() -> None:
     ]
 
     photos = next(iter(groups.values()))
+    from inputs.contract import InputContract
+    from inputs.dct import dct_input
     from jpegdct import read_coefficients
-    from models.contract import InputContract
-    from models.preprocess import dct_input
 
     contract = InputContract(kind="dct", class_ids=("x",), labels=("x",), preset="dct24", grid=(32, 32))
     scaling = {

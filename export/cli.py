@@ -9,7 +9,7 @@ from export.onnx_export import export_model
 from export.parity import ParityError, assert_parity, check_parity
 from export.triton import parse_config, write_triton_repo
 from models.checkpoint import load_model
-from models.data import scan_folder, stratified_split
+from models.train.data import scan_folder, stratified_split
 
 
 def parity_images(data_dir: str, count: int, seed: int) -> list[bytes]:

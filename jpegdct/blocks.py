@@ -12,6 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from jpegdct.orientation import apply_upright, swaps_axes
 from jpegdct.reader import JpegCoefficients
 
 Channels = Sequence[int]
@@ -47,25 +48,10 @@ def transpose(coefs: np.ndarray, channels: Channels) -> np.ndarray:
     return np.swapaxes(coefs[..., order, :, :], -1, -2)
 
 
-# EXIF orientation -> operations (applied left to right) that bring the image upright.
-_ORIENT_OPS: dict[int, tuple[str, ...]] = {
-    1: (),
-    2: ("h",),
-    3: ("h", "v"),
-    4: ("v",),
-    5: ("t",),
-    6: ("t", "h"),  # rotate 90 degrees clockwise
-    7: ("t", "h", "v"),
-    8: ("t", "v"),  # rotate 270 degrees clockwise
-}
-
-
 def orient_array(coefs: np.ndarray, channels: Channels, orientation: int) -> np.ndarray:
     """Apply the transform that displays an image with this EXIF orientation upright."""
-    out = coefs
-    for op in _ORIENT_OPS.get(orientation, ()):
-        out = {"h": hflip, "v": vflip, "t": transpose}[op](out, channels)
-    return np.ascontiguousarray(out)
+    ops = {"h": lambda a: hflip(a, channels), "v": lambda a: vflip(a, channels), "t": lambda a: transpose(a, channels)}
+    return np.ascontiguousarray(apply_upright(coefs, orientation, ops))
 
 
 def trim_to_mcus(jc: JpegCoefficients) -> JpegCoefficients:
@@ -93,7 +79,7 @@ def orient(jc: JpegCoefficients) -> JpegCoefficients:
         return jc
     jc = trim_to_mcus(jc)
     o = jc.header.orientation
-    swap = o >= 5
+    swap = swaps_axes(o)
     comps = tuple(
         replace(
             c,
@@ -200,3 +186,32 @@ def downsample2x(dequantized: np.ndarray, factor_v: int, factor_h: int) -> np.nd
     Used to bring 4:4:4 / 4:2:2 chroma to the 4:2:0 grid that a model expects.
     """
     return downsample_blocks(dequantized, factor_v, factor_h, dtype=np.float64)
+
+
+@lru_cache(maxsize=4)
+def _repeat_matrix(factor: int) -> np.ndarray:
+    """U[b, k, j]: 1D DCT coefficient k of output block b (b = 0..factor-1) when one 8-sample block (input
+    coefficient j) is upsampled ``factor``x by repeating each sample (nearest neighbour)."""
+    d = dct_matrix()
+    rep = np.zeros((factor, 8, 8))  # rep[b, m, n]: output sample m of block b from input sample n
+    for b in range(factor):
+        for m in range(8):
+            rep[b, m, (8 * b + m) // factor] = 1.0
+    return np.einsum("km,bmn,jn->bkj", d, rep, d)
+
+
+def upsample_blocks(dequantized: np.ndarray, factor_v: int, factor_h: int) -> np.ndarray:
+    """Exact DCT-domain nearest-neighbour upsampling of a full ``[64, H, W]`` dequantized plane by 1 or 2
+    per axis: equals inverse DCT, repeating each pixel, forward DCT. Returns float64
+    ``[64, H*factor_v, W*factor_h]``.
+
+    Brings 4:1:1 chroma (a quarter of the luma width) up to the 4:2:0 grid that a model expects.
+    """
+    x = dequantized.astype(np.float64).reshape(8, 8, *dequantized.shape[-2:])  # [j_v, j_u, H, W]
+    if factor_v > 1:
+        x = np.einsum("bkj,juhw->kuhbw", _repeat_matrix(factor_v), x)
+        x = x.reshape(8, 8, -1, x.shape[-1])
+    if factor_h > 1:
+        x = np.einsum("bkj,vjhw->vkhwb", _repeat_matrix(factor_h), x)
+        x = x.reshape(8, 8, x.shape[2], -1)
+    return x.reshape(64, *x.shape[2:])

@@ -1,2 +1,2 @@
-"""Model families, their input contracts and training. Importing this package never imports torch:
-``models.contract`` and ``models.preprocess`` are used at serve time; the torch parts live in submodules."""
+"""Model families, training and evaluation: the torch side. Serving never imports this package
+(``service/`` reads ONNX files and ``inputs/``); export reads models only through ``models.registry``."""

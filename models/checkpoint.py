@@ -6,7 +6,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from models.contract import InputContract
+from inputs.contract import InputContract
 from models.registry import create_model
 
 

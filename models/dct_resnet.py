@@ -13,9 +13,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models.contract import InputContract
-from models.registry import register_model
-from models.resnet import InputStats, ResNetBody, default_labels, init_weights
+from inputs.contract import InputContract
+from models.layers import InputStats, ResNetBody, default_labels, init_weights
+from models.variants import register_model
 
 CHROMA_MERGES = ("upsample", "late")
 
@@ -70,6 +70,9 @@ class DCTResNet(InputStats):
         """int16 coefficients x steps, chroma upsampled to the luma grid -> ``[N, C, gh, gw]`` float."""
         y, c = self.dequantize_planes(luma, chroma, luma_q, chroma_q)
         return torch.cat([y, F.interpolate(c, scale_factor=2.0, mode="nearest")], dim=1)
+
+    def stats_input(self, *inputs: torch.Tensor) -> torch.Tensor:
+        return self.dequantize(*inputs)
 
     def forward(
         self, luma: torch.Tensor, chroma: torch.Tensor, luma_q: torch.Tensor, chroma_q: torch.Tensor

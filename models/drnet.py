@@ -10,16 +10,18 @@
 - Inference: argmax (no Gumbel noise), and only the chosen path is computed for each image.
 """
 
+import copy
 from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models.contract import InputContract
-from models.registry import register_model
-from models.resnet import RGB_DEFAULT_MEAN, RGB_DEFAULT_STD, InputStats, ResNetBody, default_labels, init_weights
+from inputs.contract import InputContract
+from inputs.graphs import PREDICTOR, GraphKey, path_key
+from models.layers import RGB_DEFAULT_MEAN, RGB_DEFAULT_STD, InputStats, ResNetBody, default_labels, init_weights
 from models.rgb_resnet import rgb_stem
+from models.variants import register_model
 
 
 class ResolutionBN(nn.Module):
@@ -91,6 +93,11 @@ class DRNet(InputStats):
         """Resolution logits (the predictor); classification goes through ``forward_path`` / ``classify``."""
         return self.predictor(thumbnail)
 
+    def graph_modules(self) -> dict[GraphKey, nn.Module]:
+        """The predictor, and each resolution as a plain network (its own BNs): one graph each."""
+        paths = {path_key(r): DRNetPath(self, i) for i, r in enumerate(self.contract.resolutions)}
+        return {PREDICTOR: self.predictor, **paths}
+
     @torch.no_grad()
     def classify(
         self, thumbnail: torch.Tensor, images: Callable[[int, torch.Tensor], torch.Tensor]
@@ -106,6 +113,25 @@ class DRNet(InputStats):
             rows = (choice == idx).nonzero().flatten()
             logits[rows] = self.forward_path(images(idx, rows), idx)
         return logits, choice
+
+
+class DRNetPath(InputStats):
+    """One DRNet resolution as a plain network: a copy with each resolution-aware BN replaced by that
+    resolution's BN (what export folds into the convolutions)."""
+
+    def __init__(self, model: DRNet, index: int) -> None:
+        super().__init__()
+        m = copy.deepcopy(model).eval()
+        for parent in m.modules():
+            for name, child in list(parent._modules.items()):
+                if isinstance(child, ResolutionBN):
+                    parent._modules[name] = child.bns[index]
+        self.contract = model.contract
+        self._init_stats(m.mean.flatten().tolist(), m.std.flatten().tolist())
+        self.stem, self.body = m.stem, m.body
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return self.body(self.stem(self.normalize_rgb(image)))
 
 
 def flops_constraint(probs: torch.Tensor, path_flops: torch.Tensor, target: float) -> torch.Tensor:

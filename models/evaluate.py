@@ -8,9 +8,8 @@ comparison on the same photos: how many only each model gets right, and McNemar'
 """
 
 import argparse
-import copy
 import json
-import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,49 +17,16 @@ import numpy as np
 import torch
 from torch import nn
 
+from inputs.graphs import PREDICTOR, path_key
+from inputs.kinds import entry_graph, graph_specs
 from models.checkpoint import load_model
-from models.data import ImageFolder, scan_folder, stratified_split
+from models.measure import count_gflops, count_params, example_inputs, mcnemar, per_class_top1, top1
+from models.train.batches import RgbBatches, make_batches
+from models.train.data import ImageFolder, rgb_arrays, scan_folder, stratified_split, thumbnail_arrays
+from models.train.drnet import dynamic_metrics, path_gflops
+from models.train.loop import predict
 
-
-def count_gflops(model: nn.Module, inputs: tuple[torch.Tensor, ...]) -> float:
-    """Multiply-accumulates of one forward pass, in billions (thop hooks convs, linears, norms, pools)."""
-    from thop import profile
-
-    macs, _ = profile(copy.deepcopy(model).eval(), inputs=inputs, verbose=False)
-    return float(macs) / 1e9
-
-
-def count_params(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
-def example_inputs(model: nn.Module) -> tuple[torch.Tensor, ...]:
-    c = model.contract
-    if c.kind == "dct":
-        p = c.channel_preset
-        (gh, gw), (ch, cw) = c.grid, c.chroma_grid
-        return (
-            torch.zeros(1, len(p.luma), gh, gw, dtype=torch.int16),
-            torch.zeros(1, 2 * len(p.chroma), ch, cw, dtype=torch.int16),
-            torch.ones(1, len(p.luma)),
-            torch.ones(1, 2 * len(p.chroma)),
-        )
-    return (torch.zeros(1, c.size, c.size, 3, dtype=torch.uint8),)
-
-
-def per_class_top1(logits: np.ndarray, targets: np.ndarray, labels: tuple[str, ...]) -> dict[str, float]:
-    pred = logits.argmax(1)
-    return {labels[c]: float((pred[targets == c] == c).mean()) for c in np.unique(targets)}
-
-
-def mcnemar(this_correct: np.ndarray, other_correct: np.ndarray) -> dict[str, Any]:
-    """Paired comparison of two classifiers on the same images: discordant counts and McNemar's exact
-    (binomial) two-sided p-value for "both are equally accurate"."""
-    a, b = np.asarray(this_correct, bool), np.asarray(other_correct, bool)
-    only_this, only_other = int((a & ~b).sum()), int((~a & b).sum())
-    n, k = only_this + only_other, min(only_this, only_other)
-    p = min(1.0, 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2**n) if n else 1.0
-    return {"only_this_right": only_this, "only_other_right": only_other, "p_value": p}
+Evaluator = Callable[[nn.Module, ImageFolder, np.ndarray, Path], tuple[dict[str, Any], np.ndarray]]
 
 
 def evaluate(
@@ -82,44 +48,43 @@ def _evaluate(
     checkpoint: str | Path, data_dir: str | Path, cache_dir: str | Path
 ) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
     """The report, whether each validation photo was classified right, and the validation indices."""
-    from models.train import make_batches, predict, top1
-
     model, ckpt = load_model(checkpoint)
     args = ckpt.get("metrics", {}).get("args", {})
     data = scan_folder(data_dir)
     _, val_idx = stratified_split(data.targets, args.get("val_fraction", 0.1), args.get("seed", 0))
-    c = model.contract
     report: dict[str, Any] = {
         "model": ckpt["model"],
         "checkpoint": str(checkpoint),
         "val_images": len(val_idx),
         "params": count_params(model),
     }
-    if c.kind == "drnet":
-        drnet, correct = _evaluate_drnet(model, data, val_idx, Path(cache_dir))
-        report.update(drnet)
-        return report, correct, val_idx
-    batches = make_batches(model, list(data.files), Path(cache_dir))
-    logits = predict(model, batches, val_idx)
+    figures, correct = EVALUATORS[model.contract.kind](model, data, val_idx, Path(cache_dir))
+    report.update(figures)
+    return report, correct, val_idx
+
+
+def _evaluate_single(
+    model: nn.Module, data: ImageFolder, val_idx: np.ndarray, cache_dir: Path
+) -> tuple[dict[str, Any], np.ndarray]:
+    """One-graph kinds: the classifier on the centre crops of the validation images."""
+    c = model.contract
+    logits = predict(model, make_batches(model, list(data.files), cache_dir), val_idx)
     targets = data.targets[val_idx]
-    report.update(
-        top1=top1(logits, targets),
-        per_class_top1=per_class_top1(logits, targets, c.labels),
-        gflops=count_gflops(model, example_inputs(model)),
-        input_bytes=c.input_bytes(),
-    )
-    return report, logits.argmax(1) == targets, val_idx
+    report = {
+        "top1": top1(logits, targets),
+        "per_class_top1": per_class_top1(logits, targets, c.labels),
+        "gflops": count_gflops(model, example_inputs(model)),
+        "input_bytes": entry_graph(c).input_bytes,
+    }
+    return report, logits.argmax(1) == targets
 
 
 def _evaluate_drnet(
     model: nn.Module, data: ImageFolder, val_idx: np.ndarray, cache_dir: Path
 ) -> tuple[dict[str, Any], np.ndarray]:
     """Every path on the validation images, then the predictor's choice: dynamic top-1 and mean cost."""
-    from models.data import rgb_arrays, thumbnail_arrays
-    from models.train import RgbBatches, predict, top1
-    from models.train_drnet import dynamic_metrics, path_gflops
-
     c = model.contract
+    specs = graph_specs(c)
     files = list(data.files)
     thumbs = torch.from_numpy(np.asarray(thumbnail_arrays(files, c.thumbnail, cache_dir)["thumbnail"]))
     logits = np.zeros((len(files), len(c.resolutions), c.num_classes), dtype=np.float32)
@@ -142,9 +107,15 @@ def _evaluate_drnet(
         "gflops": predictor_gflops + float(flops[choice].mean()),
         "gflops_ratio_vs_full_path": float((predictor_gflops + flops[choice].mean()) / flops[0]),
         "choice_share": {str(r): float((choice == i).mean()) for i, r in enumerate(c.resolutions)},
-        "input_bytes": float(np.mean([c.input_bytes(c.resolutions[i]) for i in choice]) + 3 * c.thumbnail**2 * 4),
+        "input_bytes": float(
+            np.mean([specs[path_key(c.resolutions[i])].input_bytes for i in choice]) + specs[PREDICTOR].input_bytes
+        ),
     }
     return report, chosen.argmax(1) == targets
+
+
+# How each model kind is evaluated: one graph, or DRNet's every path plus the predictor's choice.
+EVALUATORS: dict[str, Evaluator] = {"dct": _evaluate_single, "rgb": _evaluate_single, "drnet": _evaluate_drnet}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,35 +1,25 @@
-"""Model registry: each variant is a small factory registered by name (timm style)."""
+"""Model registry: ``create_model(name)`` builds any registered variant of any family.
 
-from collections.abc import Callable
+Importing a family module registers its variants (``models.variants``); every family is imported here,
+once, at the top.
+"""
+
 from typing import Any
 
 from torch import nn
 
-_REGISTRY: dict[str, Callable[..., nn.Module]] = {}
-
-
-def register_model(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
-    if fn.__name__ in _REGISTRY:
-        raise ValueError(f"model {fn.__name__!r} registered twice")
-    _REGISTRY[fn.__name__] = fn
-    return fn
+from models import dct_resnet, drnet, rgb_resnet  # noqa: F401  (registers their variants)
+from models.variants import VARIANTS
 
 
 def list_models() -> list[str]:
-    _import_families()
-    return sorted(_REGISTRY)
+    return sorted(VARIANTS)
 
 
 def create_model(name: str, **kwargs: Any) -> nn.Module:
     """Build a registered variant. Every model exposes ``.contract`` (an ``InputContract``)."""
-    _import_families()
     try:
-        factory = _REGISTRY[name]
+        factory = VARIANTS[name]
     except KeyError:
-        raise KeyError(f"unknown model {name!r}; registered: {sorted(_REGISTRY)}") from None
+        raise KeyError(f"unknown model {name!r}; registered: {sorted(VARIANTS)}") from None
     return factory(**kwargs)
-
-
-def _import_families() -> None:
-    # Importing a family module registers its variants.
-    from models import dct_resnet, drnet, rgb_resnet  # noqa: F401

@@ -6,9 +6,9 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
-from models.contract import InputContract
-from models.registry import register_model
-from models.resnet import RGB_DEFAULT_MEAN, RGB_DEFAULT_STD, InputStats, ResNetBody, default_labels, init_weights
+from inputs.contract import InputContract
+from models.layers import RGB_DEFAULT_MEAN, RGB_DEFAULT_STD, InputStats, ResNetBody, default_labels, init_weights
+from models.variants import register_model
 
 
 def rgb_stem(width: int, norm: Callable[[int], nn.Module] = nn.BatchNorm2d) -> list[nn.Module]:

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-Feeds = dict[str, np.ndarray]
+from inputs.graphs import Feeds
+
 RunBatch = Callable[[Feeds], Feeds]
 
 

@@ -1,36 +1,37 @@
 """Find the models in FREQSERVE_MODEL_DIR, read their ``freqserve.*`` metadata, open their sessions.
 
-Layout (docs_interfaces.md): ``<dir>/<name>/model.onnx`` (kind dct or rgb), or ``<dir>/<name>/predictor.onnx``
-plus one ``path_<R>.onnx`` per resolution (kind drnet). Anything that does not match its contract is a
-start-up error naming the file, never a surprise at the first request.
+Layout (inputs/README.md): ``<dir>/<name>/`` holds one ONNX file per graph of the model's kind, named by its
+``GraphKey`` (``model.onnx``; or ``predictor.onnx`` plus ``path_<R>.onnx``). Anything that does not match its
+contract (``inputs.kinds``) is a start-up error naming the file, never a surprise at the first request.
 """
 
 import logging
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from models.contract import InputContract
+from inputs.contract import InputContract
+from inputs.graphs import GraphKey
+from inputs.kinds import GraphSpec, graph_specs, kind_spec
+from inputs.metadata import MetadataError, read_graph_metadata
 from service.runtime import ModelLoadError, OrtGraph
 
 log = logging.getLogger("freqserve.registry")
-
-_PATH_FILE = re.compile(r"^path_(\d+)\.onnx$")
 
 
 @dataclass(frozen=True)
 class ModelFiles:
     name: str
     folder: Path
-    files: dict[str, Path]  # graph key ("classifier", "predictor", "path_<R>") -> file
+    files: dict[GraphKey, Path]
 
 
 @dataclass
 class LoadedModel:
     name: str
     contract: InputContract
-    graphs: dict[str, OrtGraph]
-    gflops: dict[str, float]
+    graphs: dict[GraphKey, OrtGraph]
+    specs: dict[GraphKey, GraphSpec]
+    gflops: dict[GraphKey, float]
 
     @property
     def kind(self) -> str:
@@ -40,13 +41,8 @@ class LoadedModel:
 def discover(model_dir: Path) -> list[ModelFiles]:
     found = []
     for folder in sorted(p for p in model_dir.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
-        if (folder / "model.onnx").is_file():
-            found.append(ModelFiles(folder.name, folder, {"classifier": folder / "model.onnx"}))
-        elif (folder / "predictor.onnx").is_file():
-            files = {"predictor": folder / "predictor.onnx"}
-            for f in sorted(folder.iterdir()):
-                if m := _PATH_FILE.match(f.name):
-                    files[f"path_{int(m.group(1))}"] = f
+        files = {key: f for f in sorted(folder.iterdir()) if (key := GraphKey.from_file_name(f.name)) is not None}
+        if any(key.role != "path" for key in files):
             found.append(ModelFiles(folder.name, folder, files))
         else:
             log.warning("skipping %s: no model.onnx or predictor.onnx in it", folder)
@@ -57,107 +53,74 @@ def discover(model_dir: Path) -> list[ModelFiles]:
     return found
 
 
-def expected_inputs(contract: InputContract, key: str) -> dict[str, tuple[str, tuple[int, ...]]]:
-    """Input name -> (ONNX type, per-sample shape) that a graph must take under ``contract``."""
-    if key == "classifier" and contract.kind == "dct":
-        p = contract.channel_preset
-        (gh, gw), (ch, cw) = contract.grid, contract.chroma_grid
-        return {
-            "luma": ("tensor(int16)", (len(p.luma), gh, gw)),
-            "chroma": ("tensor(int16)", (2 * len(p.chroma), ch, cw)),
-            "luma_q": ("tensor(float)", (len(p.luma),)),
-            "chroma_q": ("tensor(float)", (2 * len(p.chroma),)),
-        }
-    if key == "classifier" and contract.kind == "rgb":
-        return {"image": ("tensor(uint8)", (contract.size, contract.size, 3))}
-    if key == "predictor":
-        return {"thumbnail": ("tensor(float)", (3, contract.thumbnail, contract.thumbnail))}
-    r = int(key.removeprefix("path_"))
-    return {"image": ("tensor(uint8)", (r, r, 3))}
-
-
-def _check_io(graph: OrtGraph, contract: InputContract, key: str) -> None:
-    want = expected_inputs(contract, key)
+def _check_io(graph: OrtGraph, spec: GraphSpec, kind: str) -> None:
     got = {i.name: i for i in graph.inputs}
+    want = {t.name: t for t in spec.inputs}
     if set(got) != set(want):
-        raise ModelLoadError(
-            f"{graph.path}: inputs are {sorted(got)}, the {contract.kind} contract wants {sorted(want)}"
-        )
-    for name, (dtype, shape) in want.items():
-        spec = got[name]
-        dims = spec.shape[1:]
+        raise ModelLoadError(f"{graph.path}: inputs are {sorted(got)}, the {kind} contract wants {sorted(want)}")
+    for name, t in want.items():
+        dims = got[name].shape[1:]
         if (
-            spec.dtype != dtype
-            or len(dims) != len(shape)
-            or any(isinstance(d, int) and d != s for d, s in zip(dims, shape, strict=True))
+            got[name].dtype != t.onnx_type
+            or len(dims) != len(t.shape)
+            or any(isinstance(d, int) and d != s for d, s in zip(dims, t.shape, strict=True))
         ):
             raise ModelLoadError(
-                f"{graph.path}: input {name!r} is {spec.dtype} {list(spec.shape)}, "
-                f"expected {dtype} [N, {', '.join(map(str, shape))}]"
+                f"{graph.path}: input {name!r} is {got[name].dtype} {list(got[name].shape)}, "
+                f"expected {t.onnx_type} [N, {', '.join(map(str, t.shape))}]"
             )
-    output, width = (
-        ("resolution_logits", len(contract.resolutions)) if key == "predictor" else ("logits", contract.num_classes)
-    )
-    if output not in graph.outputs:
-        raise ModelLoadError(f"{graph.path}: no output {output!r} (outputs: {list(graph.outputs)})")
-    shape = graph.output_shapes[output]
-    if len(shape) != 2 or (isinstance(shape[1], int) and shape[1] != width):
-        raise ModelLoadError(f"{graph.path}: output {output!r} is {list(shape)}, expected [N, {width}]")
+    if spec.output not in graph.outputs:
+        raise ModelLoadError(f"{graph.path}: no output {spec.output!r} (outputs: {list(graph.outputs)})")
+    shape = graph.output_shapes[spec.output]
+    if len(shape) != 2 or (isinstance(shape[1], int) and shape[1] != spec.output_width):
+        raise ModelLoadError(
+            f"{graph.path}: output {spec.output!r} is {list(shape)}, expected [N, {spec.output_width}]"
+        )
 
 
-def _contract_of(graph: OrtGraph) -> InputContract:
-    text = graph.metadata.get("freqserve.contract")
-    if text is None:
-        raise ModelLoadError(f"{graph.path}: no 'freqserve.contract' metadata; export it with export/")
-    try:
-        return InputContract.from_json(text)
-    except (ValueError, TypeError) as e:
-        raise ModelLoadError(f"{graph.path}: unreadable 'freqserve.contract' metadata: {e}") from e
+def _check_files(files: ModelFiles, contract: InputContract, specs: dict[GraphKey, GraphSpec]) -> None:
+    """The folder holds exactly the graphs the kind's table lists for this contract."""
+    have, want = set(files.files), set(specs)
+    if have == want:
+        return
+    entry = next(iter(specs))
+    if entry not in have:
+        present = ", ".join(sorted(files.files[k].name for k in have if k.role != "path"))
+        raise ModelLoadError(f"{files.folder}/{present}: contract kind {contract.kind!r} expects {entry.file_name}")
+    paths = sorted(k.resolution for k in have if k.role == "path")
+    wanted = sorted(k.resolution for k in want if k.role == "path")
+    raise ModelLoadError(f"{files.folder}: path files for resolutions {paths}, the contract lists {wanted}")
 
 
 def load_model(files: ModelFiles, intended: str, intra_op_threads: int) -> LoadedModel:
     graphs = {key: OrtGraph(path, intended, intra_op_threads) for key, path in files.files.items()}
-    contracts = {key: _contract_of(g) for key, g in graphs.items()}
-    first_key = next(iter(graphs))
-    contract = contracts[first_key]
-    gflops: dict[str, float] = {}
+    metas = {}
     for key, graph in graphs.items():
-        md = graph.metadata
-        if contracts[key] != contract:
+        try:
+            metas[key] = read_graph_metadata(graph.metadata, key)
+        except MetadataError as e:
+            raise ModelLoadError(f"{graph.path}: {e}") from e
+    first_key = next(iter(graphs))
+    contract = metas[first_key].contract
+    try:
+        kind_spec(contract.kind)
+    except ValueError as e:
+        raise ModelLoadError(f"{graphs[first_key].path}: {e}") from e
+    specs = graph_specs(contract)
+    _check_files(files, contract, specs)
+    gflops: dict[GraphKey, float] = {}
+    for key, graph in graphs.items():
+        meta = metas[key]
+        if meta.contract != contract:
             raise ModelLoadError(f"{graph.path}: its contract differs from {graphs[first_key].path}'s")
-        role = "path" if key.startswith("path_") else key
-        if md.get("freqserve.role", role) != role:
-            raise ModelLoadError(f"{graph.path}: freqserve.role is {md['freqserve.role']!r}, expected {role!r}")
-        if role == "path" and md.get("freqserve.resolution", key[5:]) != key[5:]:
-            raise ModelLoadError(
-                f"{graph.path}: freqserve.resolution is {md['freqserve.resolution']!r} but the file name says {key[5:]}"
-            )
-        if md.get("freqserve.name", files.name) != files.name:
-            log.warning(
-                "%s: freqserve.name is %r; serving it as %r (its folder)", graph.path, md["freqserve.name"], files.name
-            )
-        if "freqserve.gflops" in md:
-            try:
-                gflops[key] = float(md["freqserve.gflops"])
-            except ValueError:
-                raise ModelLoadError(
-                    f"{graph.path}: freqserve.gflops {md['freqserve.gflops']!r} is not a number"
-                ) from None
-        elif contract.kind == "drnet":
+        if meta.name not in (None, files.name):
+            log.warning("%s: freqserve.name is %r; serving it as %r (its folder)", graph.path, meta.name, files.name)
+        if meta.gflops is not None:
+            gflops[key] = meta.gflops
+        elif len(specs) > 1:
             raise ModelLoadError(f"{graph.path}: no 'freqserve.gflops' metadata (DRNet answers report the cost)")
-        _check_io(graph, contract, key)
-    if "classifier" in graphs and contract.kind not in ("dct", "rgb"):
-        raise ModelLoadError(
-            f"{files.folder}/model.onnx: contract kind {contract.kind!r}; model.onnx is for dct or rgb"
-        )
-    if "predictor" in graphs:
-        if contract.kind != "drnet":
-            raise ModelLoadError(f"{files.folder}/predictor.onnx: contract kind {contract.kind!r}, expected 'drnet'")
-        have = sorted(int(k[5:]) for k in graphs if k.startswith("path_"))
-        if have != sorted(contract.resolutions):
-            raise ModelLoadError(
-                f"{files.folder}: path files for resolutions {have}, the contract lists {list(contract.resolutions)}"
-            )
+        _check_io(graph, specs[key], contract.kind)
     if len(contract.labels) != contract.num_classes:
         raise ModelLoadError(f"{files.folder}: {contract.num_classes} class ids but {len(contract.labels)} labels")
-    return LoadedModel(files.name, contract, graphs, gflops)
+    # Graphs in the table's order: the entry graph first.
+    return LoadedModel(files.name, contract, {k: graphs[k] for k in specs}, specs, gflops)

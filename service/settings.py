@@ -7,7 +7,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# The models shipped with the repository: <repo>/bundled, next to the package.
+# The models shipped with the repository: <repo>/bundled, next to the package in a source checkout. An
+# installed wheel has no such folder: there FREQSERVE_MODEL_DIR is required (the container sets it).
 BUNDLED_DIR = Path(__file__).resolve().parent.parent / "bundled"
 
 
@@ -24,7 +25,7 @@ class Settings(BaseSettings):
 
     HOST: str = "127.0.0.1"
     PORT: int = Field(8000, ge=0, le=65535)
-    MODEL_DIR: Path = BUNDLED_DIR
+    MODEL_DIR: Path = Field(None, validate_default=True)  # type: ignore[assignment]  # None: BUNDLED_DIR
     DEVICE: Literal["auto", "cpu", "cuda"] = "auto"
     MAX_BODY_BYTES: int = Field(16 * 1024 * 1024, ge=1)
     MAX_PIXELS: int = Field(40_000_000, ge=1)
@@ -39,6 +40,18 @@ class Settings(BaseSettings):
     RETRY_AFTER_S: int = Field(1, ge=0)
     SHUTDOWN_TIMEOUT_S: float = Field(30.0, ge=0)
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("MODEL_DIR", mode="before")
+    @classmethod
+    def _default_model_dir(cls, v: object) -> object:
+        if v is not None:
+            return v
+        if not BUNDLED_DIR.is_dir():
+            raise ValueError(
+                f"FREQSERVE_MODEL_DIR is not set and there is no bundled/ model directory beside the package "
+                f"({BUNDLED_DIR}): outside a source checkout, set FREQSERVE_MODEL_DIR to a model directory"
+            )
+        return BUNDLED_DIR
 
     @field_validator("API_KEY")
     @classmethod

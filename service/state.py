@@ -8,9 +8,9 @@ import time
 import numpy as np
 from PIL import Image
 
-from service.inference import ServedModel
+from service.handlers import ServedModel, serve_model
 from service.metrics import Metrics
-from service.preprocess import ReaderPool
+from service.reader import ReaderPool
 from service.registry import discover, load_model
 from service.runtime import ModelLoadError, intended_provider
 from service.settings import Settings
@@ -57,7 +57,7 @@ class ServiceState:
             self.reader = ReaderPool(s.READ_THREADS)
             for f in files:
                 loaded = await asyncio.to_thread(load_model, f, intended, s.INTRA_OP_THREADS)
-                self.models[f.name] = ServedModel(loaded, s, self.reader, self.metrics)
+                self.models[f.name] = serve_model(loaded, s, self.reader, self.metrics)
         except ModelLoadError as e:
             log.error("start-up failed: %s", e)
             raise
@@ -76,7 +76,7 @@ class ServiceState:
                     "kind": m.kind,
                     "provider": m.provider,
                     "intended": intended,
-                    "graphs": sorted(m.batchers),
+                    "graphs": sorted(map(str, m.batchers)),
                 },
             )
         for p in self.problems:

@@ -1,6 +1,10 @@
-"""Shared fixtures: tiny JPEG datasets made inside the tests (never the real photos)."""
+"""Shared fixtures: JPEGs and tiny datasets made inside the tests (never the real photos), libjpeg-turbo's
+command-line tools, and tiny ONNX models of every kind."""
 
 import io
+import os
+import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -8,29 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-
-def make_jpeg(
-    width: int,
-    height: int,
-    seed: int = 0,
-    quality: int = 75,
-    subsampling: int = 2,
-    mode: str = "RGB",
-    **save_kw: object,
-) -> bytes:
-    """A smooth random image (gradients + blobs), so the JPEG has realistic low-frequency content."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:height, 0:width] / max(width, height)
-    chans = []
-    for _ in range(3):
-        a, b, c = rng.uniform(-1, 1, 3)
-        chans.append(128 + 90 * np.sin(6 * a * xx + 6 * b * yy + 3 * c))
-    img = np.clip(np.stack(chans, -1) + rng.normal(0, 6, (height, width, 3)), 0, 255).astype(np.uint8)
-    im = Image.fromarray(img).convert(mode)
-    buf = io.BytesIO()
-    kw = {"subsampling": subsampling} if mode != "L" else {}
-    im.save(buf, "JPEG", quality=quality, **kw, **save_kw)
-    return buf.getvalue()
+from tests.support.jpegs import make_jpeg
+from tests.support.onnx_models import write_models
 
 
 @pytest.fixture(scope="session")
@@ -49,3 +32,52 @@ def tiny_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
             mode = "L" if i == 7 else "RGB"
             (d / f"img_{i}.JPEG").write_bytes(make_jpeg(96 + 8 * i, 80 + 4 * c, seed=10 * c + i, mode=mode))
     return root
+
+
+def run_tool(args: list[str], data: bytes) -> bytes:
+    """Run a libjpeg-turbo command-line tool on ``data`` (stdin -> stdout)."""
+    proc = subprocess.run(args, input=data, capture_output=True, timeout=30, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{args} failed: {proc.stderr.decode(errors='replace')}")
+    return proc.stdout
+
+
+def _require(tool: str) -> Callable[[list[str], bytes], bytes]:
+    if shutil.which(tool) is None:
+        why = f"`{tool}` not installed (Debian package libjpeg-turbo-progs; `make test` installs it)"
+        if os.environ.get("CI"):
+            # CI must never pass by skipping the bit-exactness checks: `make test` installs the tools.
+            pytest.fail(why)
+        pytest.skip(why)
+    return run_tool
+
+
+@pytest.fixture
+def jpegtran() -> Callable[[list[str], bytes], bytes]:
+    """``jpegtran(["-flip", "horizontal"], data) -> bytes``; skips when jpegtran is missing."""
+    run = _require("jpegtran")
+    return lambda args, data: run(["jpegtran", "-copy", "none", *args], data)
+
+
+@pytest.fixture
+def cjpeg() -> Callable[[list[str], np.ndarray], bytes]:
+    """``cjpeg(["-sample", "1x2"], rgb_uint8) -> bytes``; skips when cjpeg is missing."""
+    run = _require("cjpeg")
+
+    def encode_with_cjpeg(args: list[str], img: np.ndarray) -> bytes:
+        ppm = io.BytesIO()
+        Image.fromarray(img).save(ppm, "PPM")
+        return run(["cjpeg", *args], ppm.getvalue())
+
+    return encode_with_cjpeg
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Tiny ONNX models of every kind (tests/support/onnx_models.py) in a temp folder."""
+    return write_models(tmp_path_factory.mktemp("models"))
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"

@@ -10,8 +10,8 @@ from service.api.body import read_image
 from service.api.deps import StateDep, require_api_key
 from service.batching import QueueFull
 from service.errors import RequestError
-from service.inference import ServedModel
-from service.preprocess import check_jpeg_bytes
+from service.handlers import ServedModel
+from service.reader import check_jpeg_bytes
 from service.schemas import ClassifyResponse, ErrorResponse, ModelInfo, ModelList, PredictionOut, TimingsOut
 from service.state import ServiceState
 
@@ -46,9 +46,9 @@ def _info(m: ServedModel) -> ModelInfo:
         class_ids=list(c.class_ids),
         provider=m.provider,
         providers=m.providers,
-        graphs=sorted(m.batchers),
-        gflops=m.loaded.gflops,
-        input_bytes=c.input_bytes() if m.kind != "drnet" else None,
+        graphs=sorted(map(str, m.batchers)),
+        gflops={str(k): v for k, v in m.loaded.gflops.items()},
+        input_bytes=m.input_bytes,
     )
 
 

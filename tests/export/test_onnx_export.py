@@ -8,10 +8,11 @@ import pytest
 import torch
 from torch import nn
 
-from export.onnx_export import OPSET, export_model, fold_batchnorm
+from export.onnx_export import OPSET, export_model
 from export.parity import ParityError, assert_parity, check_parity
 from export.triton import config_pbtxt, parse_config, write_triton_repo
-from models.contract import InputContract
+from inputs.contract import InputContract
+from models.layers import fold_batchnorm
 from models.registry import create_model
 
 TINY = {"widths": (16, 16, 16, 16), "depths": (1, 1, 1, 1), "num_classes": 5}

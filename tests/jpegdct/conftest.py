@@ -6,9 +6,6 @@ chroma and converts JFIF YCbCr to RGB. Tests compare it with Pillow's decode of 
 """
 
 import io
-import shutil
-import subprocess
-from collections.abc import Callable
 from types import SimpleNamespace
 
 import numpy as np
@@ -135,40 +132,6 @@ def ref_decode(jc: JpegCoefficients, fancy: bool = True, round_samples: bool = T
 
 def to_uint8(x: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(x), 0, 255)
-
-
-def run_tool(args: list[str], data: bytes) -> bytes:
-    """Run a libjpeg-turbo command-line tool on ``data`` (stdin -> stdout)."""
-    proc = subprocess.run(args, input=data, capture_output=True, timeout=30, check=False)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{args} failed: {proc.stderr.decode(errors='replace')}")
-    return proc.stdout
-
-
-def _require(tool: str) -> Callable[[list[str], bytes], bytes]:
-    if shutil.which(tool) is None:
-        pytest.skip(f"`{tool}` not installed (Debian package libjpeg-turbo-progs; `make` installs it)")
-    return run_tool
-
-
-@pytest.fixture
-def jpegtran() -> Callable[[list[str], bytes], bytes]:
-    """``jpegtran(["-flip", "horizontal"], data) -> bytes``; skips when jpegtran is missing."""
-    run = _require("jpegtran")
-    return lambda args, data: run(["jpegtran", "-copy", "none", *args], data)
-
-
-@pytest.fixture
-def cjpeg() -> Callable[[list[str], np.ndarray], bytes]:
-    """``cjpeg(["-sample", "1x2"], rgb_uint8) -> bytes``; skips when cjpeg is missing."""
-    run = _require("cjpeg")
-
-    def encode_with_cjpeg(args: list[str], img: np.ndarray) -> bytes:
-        ppm = io.BytesIO()
-        Image.fromarray(img).save(ppm, "PPM")
-        return run(["cjpeg", *args], ppm.getvalue())
-
-    return encode_with_cjpeg
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,8 @@ import pytest
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from loadtest_helpers import free_port, make_jpegs
+
+from tests.support.loadtest import free_port, make_jpegs
 
 
 @pytest.fixture

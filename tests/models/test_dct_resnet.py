@@ -1,7 +1,8 @@
 import pytest
 import torch
 import torch.nn.functional as F
-from test_registry import NUM_CLASSES, batch_inputs, tiny
+
+from tests.support.tiny_models import NUM_CLASSES, batch_inputs, tiny
 
 
 def tiny_dct(**kw: object) -> torch.nn.Module:

@@ -1,0 +1,55 @@
+"""What we report about a model: FLOPs, parameters, example inputs, top-1, McNemar's paired test."""
+
+import copy
+import math
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from inputs.graphs import GraphKey
+from inputs.kinds import graph_specs
+
+
+def count_gflops(model: nn.Module, inputs: tuple[torch.Tensor, ...]) -> float:
+    """Multiply-accumulates of one forward pass, in billions (thop hooks convs, linears, norms, pools)."""
+    from thop import profile
+
+    macs, _ = profile(copy.deepcopy(model).eval(), inputs=inputs, verbose=False)
+    return float(macs) / 1e9
+
+
+def count_params(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def example_inputs(model: nn.Module, key: GraphKey | None = None, batch: int = 1) -> tuple[torch.Tensor, ...]:
+    """Zero inputs of graph ``key`` (default: the entry graph) as the kind table lists them."""
+    specs = graph_specs(model.contract)
+    spec = specs[key] if key is not None else next(iter(specs.values()))
+    return tuple(torch.from_numpy(t.zeros(batch)) for t in spec.inputs)
+
+
+def graph_gflops(model: nn.Module) -> dict[GraphKey, float]:
+    """GFLOPs per image of each graph's module (``graph_modules``), counted before BatchNorm folding."""
+    return {key: count_gflops(m, example_inputs(model, key)) for key, m in model.graph_modules().items()}
+
+
+def top1(logits: np.ndarray, targets: np.ndarray) -> float:
+    return float((logits.argmax(1) == targets).mean())
+
+
+def per_class_top1(logits: np.ndarray, targets: np.ndarray, labels: tuple[str, ...]) -> dict[str, float]:
+    pred = logits.argmax(1)
+    return {labels[c]: float((pred[targets == c] == c).mean()) for c in np.unique(targets)}
+
+
+def mcnemar(this_correct: np.ndarray, other_correct: np.ndarray) -> dict[str, Any]:
+    """Paired comparison of two classifiers on the same images: discordant counts and McNemar's exact
+    (binomial) two-sided p-value for "both are equally accurate"."""
+    a, b = np.asarray(this_correct, bool), np.asarray(other_correct, bool)
+    only_this, only_other = int((a & ~b).sum()), int((~a & b).sum())
+    n, k = only_this + only_other, min(only_this, only_other)
+    p = min(1.0, 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2**n) if n else 1.0
+    return {"only_this_right": only_this, "only_other_right": only_other, "p_value": p}

@@ -1,0 +1,3 @@
+from models.train.cli import main
+
+main()

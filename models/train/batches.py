@@ -1,0 +1,175 @@
+"""Training and evaluation batches from the cached model inputs, with augmentation exact in the DCT domain.
+
+DCT: block-grid random crops and horizontal flips, or crops at any pixel offset (``--dct-pixel-crops``,
+re-transformed by ``models.train.augment``); RGB: the same geometry on pixels. Centre crops (``rng`` None)
+are exactly what the server computes.
+"""
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from inputs.contract import InputContract
+from jpegdct.blocks import hflip
+from models.train.augment import shifted_crops
+from models.train.data import dct_arrays, rgb_arrays
+
+DCT_MARGIN = 8  # blocks of random-crop margin around the served grid
+
+
+def chroma_offset(luma_offset: int, rng: np.random.Generator) -> int:
+    """4:2:0 chroma block offset for a luma block offset: exact when even, else the nearer block on a random side."""
+    if luma_offset % 2 == 0:
+        return luma_offset // 2
+    return (luma_offset + int(rng.integers(0, 2))) // 2
+
+
+class DctBatches:
+    """Block-grid random crops + flips of cached DCT inputs (centre crop when ``rng`` is None).
+
+    ``crop_step`` is the luma-block granularity of the random offsets. With 1, odd offsets put the 4:2:0
+    chroma half a chroma block (8 px) off the luma; chroma then takes the nearer block on a random side.
+    Luma crops are exact either way; 2 keeps chroma exact too but gives 4x fewer distinct crops.
+    """
+
+    def __init__(
+        self,
+        arrays: dict[str, np.ndarray],
+        channels: tuple[tuple[int, ...], tuple[int, ...]],
+        grid: tuple[int, int],
+        crop_step: int = 1,
+    ):
+        if crop_step not in (1, 2):
+            raise ValueError(f"crop_step must be 1 or 2, got {crop_step}")
+        self.a = arrays
+        self.luma_ch, self.chroma_ch = channels
+        self.grid = grid
+        self.crop_step = crop_step
+
+    def get(self, idx: np.ndarray, rng: np.random.Generator | None) -> tuple[torch.Tensor, ...]:
+        gh, gw = self.grid
+        luma = np.asarray(self.a["luma"][idx])
+        chroma = np.asarray(self.a["chroma"][idx])
+        n = len(idx)
+        ys = np.empty((n, luma.shape[1], gh, gw), np.int16)
+        cs = np.empty((n, chroma.shape[1], gh // 2, gw // 2), np.int16)
+        margin = luma.shape[2] - gh
+        for i in range(n):
+            if rng is None:
+                top = left = margin // 4 * 2  # the centre, rounded to keep chroma aligned
+                ctop = cleft = top // 2
+            else:
+                top, left = self.crop_step * rng.integers(0, margin // self.crop_step + 1, size=2)
+                ctop, cleft = chroma_offset(top, rng), chroma_offset(left, rng)
+            y = luma[i, :, top : top + gh, left : left + gw]
+            c = chroma[i, :, ctop : ctop + gh // 2, cleft : cleft + gw // 2]
+            if rng is not None and rng.random() < 0.5:
+                y, c = hflip(y, self.luma_ch), hflip(c, self.chroma_ch * 2)
+            ys[i], cs[i] = y, c
+        return (
+            torch.from_numpy(ys),
+            torch.from_numpy(cs),
+            torch.from_numpy(np.asarray(self.a["luma_q"][idx])),
+            torch.from_numpy(np.asarray(self.a["chroma_q"][idx])),
+        )
+
+
+class PixelCropDctBatches:
+    """Training crops at any pixel offset, as the RGB recipe's, from a cache of all 64 coefficients per
+    component: each crop is re-transformed and requantized (``models.train.augment``), like a re-encode of the
+    shifted photo. Centre crops (``rng`` None: input statistics, validation) come exactly from ``exact``.
+
+    At an odd luma pixel offset, 4:2:0 chroma takes the nearer chroma pixel on a random side.
+    """
+
+    def __init__(self, exact: DctBatches, full: dict[str, np.ndarray]):
+        self.exact = exact
+        self.full = full
+
+    def get(self, idx: np.ndarray, rng: np.random.Generator | None) -> tuple[torch.Tensor, ...]:
+        if rng is None:
+            return self.exact.get(idx, None)
+        gh, gw = self.exact.grid
+        luma_ch, chroma_ch = self.exact.luma_ch, self.exact.chroma_ch
+        luma, chroma = np.asarray(self.full["luma"][idx]), np.asarray(self.full["chroma"][idx])
+        luma_q, chroma_q = np.asarray(self.full["luma_q"][idx]), np.asarray(self.full["chroma_q"][idx])
+        n = len(idx)
+        offsets = rng.integers(0, 8 * (luma.shape[2] - gh) + 1, size=(n, 2))
+        flips = rng.random(n) < 0.5
+        coffsets = np.array([[chroma_offset(int(o), rng) for o in row] for row in offsets])
+        y = shifted_crops(luma, luma_q, offsets, flips, (gh, gw), luma_ch)
+        # Cb and Cr are two planes of 64 channels each: crop them as 2n single-component images.
+        c = shifted_crops(
+            chroma.reshape(2 * n, 64, *chroma.shape[2:]),
+            chroma_q.reshape(2 * n, 64),
+            np.repeat(coffsets, 2, axis=0),
+            np.repeat(flips, 2),
+            (gh // 2, gw // 2),
+            chroma_ch,
+        ).reshape(n, 2 * len(chroma_ch), gh // 2, gw // 2)
+        cq = np.concatenate([chroma_q[:, list(chroma_ch)], chroma_q[:, [64 + k for k in chroma_ch]]], axis=1)
+        return (
+            torch.from_numpy(y),
+            torch.from_numpy(c),
+            torch.from_numpy(np.ascontiguousarray(luma_q[:, list(luma_ch)])),
+            torch.from_numpy(np.ascontiguousarray(cq)),
+        )
+
+
+class RgbBatches:
+    def __init__(self, arrays: dict[str, np.ndarray], size: int):
+        self.a = arrays
+        self.size = size
+
+    def get(
+        self, idx: np.ndarray, rng: np.random.Generator | None, pos: np.ndarray | None = None
+    ) -> tuple[torch.Tensor]:
+        """``pos``: optional [n, 3] relative (top, left, flip) so several resolutions see the same crop."""
+        img = np.asarray(self.a["image"][idx])
+        s, big = self.size, img.shape[1]
+        out = np.empty((len(idx), s, s, 3), np.uint8)
+        for i in range(len(idx)):
+            if pos is not None:
+                top, left, flip = round(pos[i, 0] * (big - s)), round(pos[i, 1] * (big - s)), pos[i, 2] > 0.5
+            elif rng is None:
+                top = left = (big - s) // 2
+                flip = False
+            else:
+                top, left = rng.integers(0, big - s + 1, size=2)
+                flip = rng.random() < 0.5
+            crop = img[i, top : top + s, left : left + s]
+            out[i] = crop[:, ::-1] if flip else crop
+        return (torch.from_numpy(out),)
+
+
+Batches = DctBatches | PixelCropDctBatches | RgbBatches
+
+
+def _dct_batches(c: InputContract, files: list[Path], cache_dir: Path, crop_step: int, pixel_crops: bool) -> Batches:
+    p = c.channel_preset
+    exact = DctBatches(dct_arrays(files, c, DCT_MARGIN, cache_dir), (p.luma, p.chroma), c.grid, crop_step=crop_step)
+    if not pixel_crops:
+        return exact
+    return PixelCropDctBatches(exact, dct_arrays(files, replace(c, preset="dct192"), DCT_MARGIN, cache_dir))
+
+
+def _rgb_batches(c: InputContract, files: list[Path], cache_dir: Path, crop_step: int, pixel_crops: bool) -> Batches:
+    return RgbBatches(rgb_arrays(files, c.resize_short, cache_dir), c.size)
+
+
+# Training batches of each single-graph kind (DRNet trains its paths from RgbBatches per resolution).
+BATCHES = {"dct": _dct_batches, "rgb": _rgb_batches}
+
+
+def make_batches(
+    model: nn.Module, files: list[Path], cache_dir: Path, dct_crop_step: int = 1, dct_pixel_crops: bool = False
+) -> Batches:
+    c = model.contract
+    try:
+        build = BATCHES[c.kind]
+    except KeyError:
+        raise ValueError(f"no training batches for kind {c.kind!r}; known: {sorted(BATCHES)}") from None
+    return build(c, files, cache_dir, dct_crop_step, dct_pixel_crops)

@@ -1,0 +1,55 @@
+"""Training of one-graph models (kinds ``dct`` and ``rgb``): cross-entropy with label smoothing."""
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from models.checkpoint import save_model
+from models.measure import top1
+from models.train.batches import make_batches
+from models.train.data import ImageFolder
+from models.train.loop import input_stats, predict, run_epochs
+
+
+def train_classifier(
+    model: nn.Module, args: argparse.Namespace, data: ImageFolder, train_idx: np.ndarray, val_idx: np.ndarray
+) -> None:
+    out = Path(args.out)
+    files = list(data.files)
+    batches = make_batches(
+        model, files, Path(args.cache_dir), dct_crop_step=args.dct_crop_step, dct_pixel_crops=args.dct_pixel_crops
+    )
+    mean, std = input_stats(model, batches, train_idx)
+    model.set_input_stats(mean, std)
+    model.contract = model.contract.with_stats(mean.tolist(), std.tolist())
+    targets = torch.from_numpy(data.targets)
+    metrics: dict[str, Any] = {
+        "model": args.model,
+        "args": vars(args),
+        "train_images": len(train_idx),
+        "val_images": len(val_idx),
+    }
+
+    def step_loss(idx: np.ndarray, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        logits = model(*batches.get(idx, rng))
+        y = targets[idx]
+        return F.cross_entropy(logits, y, label_smoothing=args.label_smoothing), logits.detach(), y
+
+    def evaluate() -> dict[str, float]:
+        return {"val_top1": top1(predict(model, batches, val_idx), data.targets[val_idx])}
+
+    def save() -> None:
+        save_model(out / "final.pt", args.model, args.model_kwargs, model, {"metrics": metrics})
+
+    t0 = time.perf_counter()
+    run_epochs(model, step_loss, train_idx, args.epochs, args, out, evaluate, metrics, save)
+    metrics["train_seconds"] = time.perf_counter() - t0
+    save()
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=str))

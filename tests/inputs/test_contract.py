@@ -1,0 +1,24 @@
+import pytest
+
+from inputs.contract import InputContract
+from models.registry import list_models
+from tests.support.tiny_models import NUM_CLASSES, tiny
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_contract_round_trips_through_json(name: str) -> None:
+    c = tiny(name).contract.with_stats((1.0, 2.0), (3.0, 4.0))
+    again = InputContract.from_json(c.to_json())
+    assert again == c
+    assert again.num_classes == NUM_CLASSES
+
+
+def test_resize_short_keeps_the_field_of_view() -> None:
+    c = InputContract(kind="drnet", class_ids=("a",), labels=("a",), size=224, resize_short=280)
+    assert [c.resize_short_for(r) for r in (224, 160, 128)] == [280, 200, 160]
+
+
+def test_a_contract_without_preset_says_so() -> None:
+    c = InputContract(kind="rgb", class_ids=("a",), labels=("a",))
+    with pytest.raises(ValueError, match="a rgb contract has no channel preset"):
+        _ = c.channel_preset

@@ -1,0 +1,73 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from jpegdct.channels import get_preset
+from models.checkpoint import load_model
+from models.train.batches import DctBatches, chroma_offset, make_batches
+from models.train.data import scan_folder
+from tests.support.training import TINY, train
+
+
+def test_pixel_crops_train_and_keep_centre_crops_exact(tmp_path: Path, tiny_dataset: Path) -> None:
+    out = train(tmp_path, tiny_dataset, "dct24_resnet", TINY + ', "grid": [8, 8]}', "--dct-pixel-crops")
+    assert json.loads((out / "metrics.json").read_text())["args"]["dct_pixel_crops"] is True
+    model, _ = load_model(out / "final.pt")
+    files = list(scan_folder(tiny_dataset).files)
+    exact = make_batches(model, files, tmp_path / "cache")
+    pixel = make_batches(model, files, tmp_path / "cache", dct_pixel_crops=True)
+    idx = np.arange(0, 24, 4)
+    for a, b in zip(exact.get(idx, None), pixel.get(idx, None), strict=True):
+        assert torch.equal(a, b)  # statistics and validation never see a re-transformed crop
+    rng = np.random.default_rng(0)
+    y, c, yq, cq = pixel.get(idx, rng)
+    assert y.shape == (6, 16, 8, 8) and c.shape == (6, 8, 4, 4) and y.dtype == c.dtype == torch.int16
+    _, _, exact_yq, exact_cq = exact.get(idx, None)
+    assert torch.equal(yq, exact_yq) and torch.equal(cq, exact_cq)  # the photo's own quantization steps
+    assert not torch.equal(y, pixel.get(idx, rng)[0])  # crops move between draws
+
+
+def _dct_arrays(n: int = 2, side: int = 40) -> dict[str, np.ndarray]:
+    """Luma block (r, c) holds r*100 + c in every channel; chroma block (r, c) holds r*100 + c too."""
+    r, c = np.meshgrid(np.arange(side), np.arange(side), indexing="ij")
+    cr, cc = np.meshgrid(np.arange(side // 2), np.arange(side // 2), indexing="ij")
+    return {
+        "luma": np.broadcast_to((r * 100 + c).astype(np.int16), (n, 16, side, side)).copy(),
+        "chroma": np.broadcast_to((cr * 100 + cc).astype(np.int16), (n, 8, side // 2, side // 2)).copy(),
+        "luma_q": np.ones((n, 16), np.float32),
+        "chroma_q": np.ones((n, 8), np.float32),
+    }
+
+
+def test_chroma_offset_is_exact_for_even_and_adjacent_for_odd() -> None:
+    rng = np.random.default_rng(0)
+    assert [chroma_offset(o, rng) for o in (0, 2, 8)] == [0, 1, 4]
+    assert {chroma_offset(3, rng) for _ in range(50)} == {1, 2}
+
+
+@pytest.mark.parametrize("step", [1, 2])
+def test_dct_random_crops_cover_the_margin_at_the_block_step(step: int) -> None:
+    preset = get_preset("dct24")
+    batches = DctBatches(_dct_arrays(), (preset.luma, preset.chroma), (32, 32), crop_step=step)
+    rng = np.random.default_rng(0)
+    tops = set()
+    for _ in range(200):
+        luma, chroma, _, _ = batches.get(np.array([0]), rng)
+        assert luma.shape == (1, 16, 32, 32) and chroma.shape == (1, 8, 16, 16)
+        corner = int(luma[0, 0, 0, 0])  # DC untouched by a flip's sign changes
+        top = corner // 100
+        tops.add(top)
+        ctop = int(chroma[0, 0, 0, 0]) // 100
+        assert ctop in ({top // 2} if top % 2 == 0 else {top // 2, top // 2 + 1})
+    assert tops == set(range(0, 9, step))
+
+
+def test_dct_centre_crop_is_aligned_and_deterministic() -> None:
+    preset = get_preset("dct24")
+    batches = DctBatches(_dct_arrays(), (preset.luma, preset.chroma), (32, 32))
+    luma, chroma, _, _ = batches.get(np.array([0, 1]), None)
+    assert int(luma[0, 0, 0, 0]) == 404 and int(chroma[0, 0, 0, 0]) == 202
+    assert torch.equal(luma[0], luma[1])

@@ -1,0 +1,37 @@
+"""Tiny instances of the registered torch models, and random inputs for them (torch tests only)."""
+
+import numpy as np
+import torch
+
+from inputs.kinds import graph_specs
+from models.registry import create_model
+
+TINY = {"widths": (8, 8, 16, 16), "depths": (1, 1, 1, 1)}
+NUM_CLASSES = 7  # a non-default class count
+
+# Per kind: what makes a model of that kind tiny besides the body (grid or pixel sizes).
+TINY_INPUTS = {
+    "dct": {"grid": (8, 8)},
+    "rgb": {"size": 64, "resize_short": 80},
+    "drnet": {"resolutions": (64, 48, 32), "resize_short": 80, "thumbnail": 8},
+}
+
+
+def tiny(name: str, **extra: object) -> torch.nn.Module:
+    """A tiny instance of a registered model; ``extra`` kwargs override or add to the tiny defaults."""
+    kind = create_model(name, num_classes=NUM_CLASSES).contract.kind
+    return create_model(name, num_classes=NUM_CLASSES, **(TINY | TINY_INPUTS[kind] | extra))
+
+
+# Per input dtype: a plausible random range (quantized coefficients, quantization steps, pixels).
+_RANDOM = {
+    np.dtype(np.int16): lambda shape: torch.randint(-60, 60, shape, dtype=torch.int16),
+    np.dtype(np.float32): lambda shape: torch.rand(shape) * 10 + 1,
+    np.dtype(np.uint8): lambda shape: torch.randint(0, 256, shape, dtype=torch.uint8),
+}
+
+
+def batch_inputs(model: torch.nn.Module, n: int = 3) -> tuple[torch.Tensor, ...]:
+    """Random inputs of the model's first graph (the classifier of one-graph kinds)."""
+    spec = next(iter(graph_specs(model.contract).values()))
+    return tuple(_RANDOM[np.dtype(t.dtype)]((n, *t.shape)) for t in spec.inputs)
