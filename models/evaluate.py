@@ -29,6 +29,11 @@ from models.train.loop import predict
 Evaluator = Callable[[nn.Module, ImageFolder, np.ndarray, Path], tuple[dict[str, Any], np.ndarray]]
 
 
+def served_name(checkpoint: str | Path) -> str:
+    path = Path(checkpoint)
+    return path.parent.name if path.stem in ("final", "checkpoint") else path.stem
+
+
 def evaluate(
     checkpoint: str | Path,
     data_dir: str | Path,
@@ -53,7 +58,10 @@ def _evaluate(
     data = scan_folder(data_dir)
     _, val_idx = stratified_split(data.targets, args.get("val_fraction", 0.1), args.get("seed", 0))
     report: dict[str, Any] = {
-        "model": ckpt["model"],
+        # The served name is the checkpoint's file name (checkpoints/<name>.pt, runs/<name>/final.pt);
+        # several served models can share one registered factory with other kwargs.
+        "model": served_name(checkpoint),
+        "registered_model": ckpt["model"],
         "checkpoint": str(checkpoint),
         "val_images": len(val_idx),
         "params": count_params(model),

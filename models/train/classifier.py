@@ -4,7 +4,6 @@ import argparse
 import json
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -15,7 +14,7 @@ from models.checkpoint import save_model
 from models.measure import top1
 from models.train.batches import make_batches
 from models.train.data import ImageFolder
-from models.train.loop import input_stats, predict, run_epochs
+from models.train.loop import input_stats, predict, run_epochs, run_metrics
 
 
 def train_classifier(
@@ -30,12 +29,7 @@ def train_classifier(
     model.set_input_stats(mean, std)
     model.contract = model.contract.with_stats(mean.tolist(), std.tolist())
     targets = torch.from_numpy(data.targets)
-    metrics: dict[str, Any] = {
-        "model": args.model,
-        "args": vars(args),
-        "train_images": len(train_idx),
-        "val_images": len(val_idx),
-    }
+    metrics = run_metrics(args, train_idx, val_idx)
 
     def step_loss(idx: np.ndarray, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         logits = model(*batches.get(idx, rng))

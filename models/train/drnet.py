@@ -26,7 +26,7 @@ from models.measure import count_gflops, example_inputs, top1
 from models.registry import create_model
 from models.train.batches import RgbBatches
 from models.train.data import ImageFolder, rgb_arrays, thumbnail_arrays
-from models.train.loop import input_stats, predict, run_epochs
+from models.train.loop import input_stats, predict, run_epochs, run_metrics
 
 
 def init_from_rgb(drnet: DRNet, rgb: nn.Module) -> None:
@@ -74,13 +74,7 @@ def train_drnet(
         model.set_input_stats(mean, std)
     model.contract = c = c.with_stats(mean.tolist(), std.tolist())
     targets = torch.from_numpy(data.targets)
-    metrics: dict[str, Any] = {
-        "model": args.model,
-        "args": vars(args),
-        "train_images": len(train_idx),
-        "val_images": len(val_idx),
-        "resolutions": list(c.resolutions),
-    }
+    metrics = {**run_metrics(args, train_idx, val_idx), "resolutions": list(c.resolutions)}
     n_res = len(c.resolutions)
 
     def step_loss(idx: np.ndarray, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

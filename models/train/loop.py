@@ -30,6 +30,11 @@ def input_stats(model: nn.Module, batches: Batches, idx: np.ndarray) -> tuple[to
     return mean.float(), std.float()
 
 
+def run_metrics(args: argparse.Namespace, train_idx: np.ndarray, val_idx: np.ndarray) -> dict[str, Any]:
+    """What every run's metrics.json starts with: the model, the arguments, the split sizes."""
+    return {"model": args.model, "args": vars(args), "train_images": len(train_idx), "val_images": len(val_idx)}
+
+
 def param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
     decay, no_decay = [], []
     for name, p in model.named_parameters():

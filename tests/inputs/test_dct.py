@@ -1,6 +1,5 @@
 """Bytes -> DCT model inputs (torch-free), on JPEGs made in the test."""
 
-import io
 from collections.abc import Callable
 
 import numpy as np
@@ -12,28 +11,18 @@ from inputs.dct import dct_input, downscale_factor
 from inputs.kinds import entry_graph
 from jpegdct import read_coefficients, read_header
 from jpegdct.blocks import dct_matrix
+from tests.support.jpegs import encode
 
 DCT24 = InputContract(kind="dct", class_ids=("a",), labels=("A",), preset="dct24", grid=(8, 8), source_short=64)
 DCT64 = InputContract(kind="dct", class_ids=("a",), labels=("A",), preset="dct64", grid=(8, 8), source_short=64)
-
-
-def _encode(im: Image.Image, **kw: object) -> bytes:
-    buf = io.BytesIO()
-    im.save(buf, "JPEG", **kw)
-    return buf.getvalue()
 
 
 def _deq(coefs: np.ndarray, steps: np.ndarray) -> np.ndarray:
     return coefs.astype(np.float64) * steps[:, None, None]
 
 
-@pytest.fixture(scope="module")
-def photo(jpeg_factory: Callable[..., bytes]) -> Image.Image:
-    return Image.open(io.BytesIO(jpeg_factory(96, 64, seed=3, quality=95))).convert("RGB")
-
-
 def test_dct_input_shapes_dtypes_and_bytes(photo: Image.Image) -> None:
-    x = dct_input(_encode(photo, quality=90, subsampling=2), DCT24)
+    x = dct_input(encode(photo, quality=90, subsampling=2), DCT24)
     assert x.luma.shape == (16, 8, 8) and x.luma.dtype == np.int16
     assert x.chroma.shape == (8, 4, 4) and x.chroma.dtype == np.int16
     assert x.luma_q.dtype == np.float32 and x.chroma_q.shape == (8,)
@@ -56,7 +45,7 @@ def _pixels_to_blocks(pixels: np.ndarray) -> np.ndarray:
 def test_444_chroma_is_resampled_to_the_420_grid(photo: Image.Image) -> None:
     """4:4:4 chroma reaches the model as the 2x2 box average of its own samples, block-transformed again:
     the DCT-domain resampling against a pixel-domain reference (inverse DCT, average, forward DCT)."""
-    data = _encode(photo, quality=95, subsampling=0)
+    data = encode(photo, quality=95, subsampling=0)
     x = dct_input(data, DCT24)
     assert x.chroma.shape == (8, 4, 4) and np.all(x.chroma_q == 1.0)  # dequantized by the resampling
     jc = read_coefficients(data)
@@ -93,7 +82,7 @@ def test_411_chroma_is_upsampled_to_the_420_grid(cjpeg: Callable[[list[str], np.
 
 
 def test_grayscale_has_exactly_neutral_chroma(photo: Image.Image) -> None:
-    x = dct_input(_encode(photo.convert("L"), quality=90), DCT24)
+    x = dct_input(encode(photo.convert("L"), quality=90), DCT24)
     assert not x.chroma.any() and np.all(x.chroma_q == 1.0)
 
 
@@ -105,9 +94,9 @@ def test_downscale_factor_picks_the_nearest_power_of_two(short: int, factor: int
 @pytest.mark.parametrize("scale", [2, 4])
 def test_large_photos_are_downscaled_in_the_dct_domain(photo: Image.Image, scale: int) -> None:
     """A photo re-encoded 2x/4x larger gives nearly the inputs of the original (same scene at the same scale)."""
-    ref = dct_input(_encode(photo, quality=95, subsampling=0), DCT24)
+    ref = dct_input(encode(photo, quality=95, subsampling=0), DCT24)
     big = photo.resize((photo.width * scale, photo.height * scale), Image.Resampling.BOX)
-    x = dct_input(_encode(big, quality=95, subsampling=0), DCT24)
+    x = dct_input(encode(big, quality=95, subsampling=0), DCT24)
     a, b = _deq(x.luma, x.luma_q), _deq(ref.luma, ref.luma_q)
     assert np.all(x.luma_q == 1.0)
     assert np.abs(a[0] - b[0]).mean() < 0.05 * np.abs(b[0]).mean()  # DC: block means of the same scene
@@ -120,9 +109,9 @@ def test_exif_rotation_equals_rotating_the_pixels(photo: Image.Image, contract: 
     upright = photo.rotate(-90, expand=True)  # what a viewer shows
     exif = Image.Exif()
     exif[0x0112] = 6
-    tagged = _encode(photo, quality=100, subsampling=0, exif=exif.tobytes())
+    tagged = encode(photo, quality=100, subsampling=0, exif=exif.tobytes())
     assert read_header(tagged).orientation == 6
     x = dct_input(tagged, contract)
-    ref = dct_input(_encode(upright, quality=100, subsampling=0), contract)
+    ref = dct_input(encode(upright, quality=100, subsampling=0), contract)
     a, b = _deq(x.luma, x.luma_q), _deq(ref.luma, ref.luma_q)
     assert np.corrcoef(a.ravel(), b.ravel())[0, 1] > 0.99

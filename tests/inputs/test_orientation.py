@@ -10,23 +10,11 @@ from inputs.kinds import KINDS, graph_specs, prepare
 from jpegdct import read_header
 from jpegdct.orientation import UPRIGHT_OPS, upright_pixels
 from tests.inputs.test_kinds import CONTRACTS
-from tests.support.jpegs import make_jpeg, with_orientation
-
-# jpegtran arguments that store the upright photo so that EXIF orientation o brings it back.
-STORE_AS = {
-    1: [],
-    2: ["-flip", "horizontal"],
-    3: ["-rotate", "180"],
-    4: ["-flip", "vertical"],
-    5: ["-transpose"],
-    6: ["-rotate", "270"],
-    7: ["-transverse"],
-    8: ["-rotate", "90"],
-}
+from tests.support.jpegs import JPEGTRAN_STORE, make_jpeg, with_orientation
 
 
 def test_every_orientation_has_a_stored_form() -> None:
-    assert set(STORE_AS) == set(UPRIGHT_OPS)
+    assert set(JPEGTRAN_STORE) == set(UPRIGHT_OPS)
 
 
 @pytest.mark.parametrize("orientation", range(1, 9))
@@ -51,7 +39,7 @@ def test_every_kind_sees_the_upright_photo(
     kind: str, orientation: int, jpegtran: Callable[[list[str], bytes], bytes]
 ) -> None:
     upright = make_jpeg(128, 96, seed=orientation, quality=90)
-    stored = with_orientation(jpegtran(["-perfect", *STORE_AS[orientation]], upright), orientation)
+    stored = with_orientation(jpegtran(["-perfect", *JPEGTRAN_STORE[orientation]], upright), orientation)
     assert read_header(stored).orientation == orientation
     contract = CONTRACTS[kind]
     for key in graph_specs(contract):

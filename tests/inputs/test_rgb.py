@@ -1,28 +1,17 @@
 """Bytes -> RGB model inputs: scaled decode, EXIF orientation, resize, centre crop."""
 
 import io
-from collections.abc import Callable
 
 import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
 from inputs.rgb import rgb_input
-
-
-def _encode(im: Image.Image, **kw: object) -> bytes:
-    buf = io.BytesIO()
-    im.save(buf, "JPEG", **kw)
-    return buf.getvalue()
-
-
-@pytest.fixture(scope="module")
-def photo(jpeg_factory: Callable[..., bytes]) -> Image.Image:
-    return Image.open(io.BytesIO(jpeg_factory(96, 64, seed=3, quality=95))).convert("RGB")
+from tests.support.jpegs import encode
 
 
 def test_rgb_input_is_a_centre_crop_of_the_resized_photo(photo: Image.Image) -> None:
-    data = _encode(photo, quality=95)
+    data = encode(photo, quality=95)
     out = rgb_input(data, 48, 60)
     assert out.shape == (48, 48, 3) and out.dtype == np.uint8
     ref = np.asarray(photo.resize((90, 60), Image.Resampling.BILINEAR))[6:54, 21:69]
@@ -41,7 +30,7 @@ def test_exif_orientation_matches_pillow_exif_transpose(orientation: int) -> Non
     img = np.clip(img + rng.normal(0, 3, img.shape), 0, 255).astype(np.uint8)
     exif = Image.Exif()
     exif[0x0112] = orientation
-    data = _encode(Image.fromarray(img), quality=95, subsampling=0, exif=exif.tobytes())
+    data = encode(Image.fromarray(img), quality=95, subsampling=0, exif=exif.tobytes())
     ref = np.asarray(ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB"))
     short = min(ref.shape[:2])
     out = rgb_input(data, short, short)  # no resize: a centre crop of the upright decode

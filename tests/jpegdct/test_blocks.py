@@ -22,19 +22,9 @@ from jpegdct.blocks import (
     trim_to_mcus,
     vflip,
 )
+from tests.support.jpegs import JPEGTRAN_UPRIGHT
 
 ORIENTATIONS = range(1, 9)
-# jpegtran's name for the transform that displays an image with this EXIF orientation upright.
-JPEGTRAN_OPS = {
-    1: [],
-    2: ["-flip", "horizontal"],
-    3: ["-rotate", "180"],
-    4: ["-flip", "vertical"],
-    5: ["-transpose"],
-    6: ["-rotate", "90"],
-    7: ["-transverse"],
-    8: ["-rotate", "270"],
-}
 # The same transforms on a numpy image [H, W, ...], written independently of jpegdct.blocks.
 PIXEL_OPS: dict[int, Callable[[np.ndarray], np.ndarray]] = {
     1: lambda a: a,
@@ -78,7 +68,7 @@ def test_orient_bit_exact_with_jpegtran(
 ) -> None:
     data = _encode(kit, subsampling, *ALIGNED[subsampling])
     ours = orient(_with_orientation(read_coefficients(data), orientation))
-    theirs = read_coefficients(jpegtran(["-perfect", *JPEGTRAN_OPS[orientation]], data))
+    theirs = read_coefficients(jpegtran(["-perfect", *JPEGTRAN_UPRIGHT[orientation]], data))
     _assert_same_coefficients(ours, theirs)
 
 
@@ -88,7 +78,7 @@ def test_orient_odd_size_equals_jpegtran_crop_then_transform(
 ) -> None:
     data = _encode(kit, "4:2:0", 37, 53)
     cropped = jpegtran(["-crop", "48x32+0+0"], data)  # the whole-MCU part, losslessly
-    theirs = read_coefficients(jpegtran(["-perfect", *JPEGTRAN_OPS[orientation]], cropped))
+    theirs = read_coefficients(jpegtran(["-perfect", *JPEGTRAN_UPRIGHT[orientation]], cropped))
     _assert_same_coefficients(orient(_with_orientation(read_coefficients(data), orientation)), theirs)
 
 

@@ -50,6 +50,29 @@ def jpeg(
     return buf.getvalue()
 
 
+# jpegtran's arguments for the transform that displays an image with this EXIF orientation upright.
+JPEGTRAN_UPRIGHT = {
+    1: [],
+    2: ["-flip", "horizontal"],
+    3: ["-rotate", "180"],
+    4: ["-flip", "vertical"],
+    5: ["-transpose"],
+    6: ["-rotate", "90"],
+    7: ["-transverse"],
+    8: ["-rotate", "270"],
+}
+# ... and for the inverse: how to store an upright photo so that orientation o brings it back (every
+# transform undoes itself except the two quarter turns, which undo each other).
+JPEGTRAN_STORE = {o: JPEGTRAN_UPRIGHT[{6: 8, 8: 6}.get(o, o)] for o in JPEGTRAN_UPRIGHT}
+
+
+def encode(im: Image.Image, **kw: object) -> bytes:
+    """A Pillow image as JPEG bytes (``kw``: Pillow's save options)."""
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", **kw)
+    return buf.getvalue()
+
+
 def with_orientation(data: bytes, orientation: int) -> bytes:
     """``data`` with an EXIF APP1 segment (orientation tag only) inserted right after SOI; the rest unchanged."""
     exif = Image.Exif()
