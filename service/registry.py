@@ -12,7 +12,7 @@ from pathlib import Path
 from inputs.contract import InputContract
 from inputs.graphs import GraphKey
 from inputs.kinds import GraphSpec, graph_specs, kind_spec
-from inputs.metadata import MetadataError, read_graph_metadata
+from inputs.metadata import GFLOPS, NAME, MetadataError, read_graph_metadata
 from service.runtime import ModelLoadError, OrtGraph
 
 log = logging.getLogger("freqserve.registry")
@@ -114,11 +114,12 @@ def load_model(files: ModelFiles, intended: str, intra_op_threads: int) -> Loade
         if meta.contract != contract:
             raise ModelLoadError(f"{graph.path}: its contract differs from {graphs[first_key].path}'s")
         if meta.name not in (None, files.name):
-            log.warning("%s: freqserve.name is %r; serving it as %r (its folder)", graph.path, meta.name, files.name)
+            log.warning("%s: %s is %r; serving it as %r (its folder)", graph.path, NAME, meta.name, files.name)
         if meta.gflops is not None:
             gflops[key] = meta.gflops
         elif len(specs) > 1:
-            raise ModelLoadError(f"{graph.path}: no 'freqserve.gflops' metadata (DRNet answers report the cost)")
+            # Answers of a model with several graphs report what the graphs that ran cost.
+            raise ModelLoadError(f"{graph.path}: no {GFLOPS!r} metadata (DRNet answers report the cost)")
         _check_io(graph, specs[key], contract.kind)
     if len(contract.labels) != contract.num_classes:
         raise ModelLoadError(f"{files.folder}: {contract.num_classes} class ids but {len(contract.labels)} labels")
