@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip -q --disable-pip-version-check
 
-.PHONY: run test lint models bundle clean
+.PHONY: run test lint bench models bundle clean
 
 DATA ?= ../shared/data/imagewoof2-320/train
 BUNDLED := dct24_resnet dct24_wide rgb_resnet drnet_resnet
@@ -27,6 +27,11 @@ $(VENV)/.dev: $(VENV)/.serve
 	$(PIP) install -e '.[serve,train,dev]'
 	touch $@
 
+# The benchmarks' baselines (OpenCV, simplejpeg) without torch: the serving install plus the bench extra.
+$(VENV)/.bench: $(VENV)/.serve
+	$(PIP) install -e '.[serve,bench]'
+	touch $@
+
 run: $(VENV)/.serve
 	$(PY) -m service
 
@@ -34,6 +39,11 @@ test: $(VENV)/.dev
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest
+
+# Both benchmarks, from any clone: photos from ../shared (DATA=...), figures printed against their baselines.
+bench: $(VENV)/.bench
+	$(PY) bench/bench_reader.py --data $(DATA)
+	$(PY) bench/bench_service.py --images $(DATA)
 
 lint: $(VENV)/.dev
 	$(PY) -m ruff check .

@@ -32,7 +32,8 @@ from PIL import Image, features  # noqa: E402
 
 from jpegdct.blocks import dct_matrix  # noqa: E402
 
-DATA = Path("/work/shared/data/imagewoof2-320/train")
+# The shared photos beside the repository (never copied into it), from any clone.
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "imagewoof2-320" / "train"
 LARGE_WIDTHS = (1024, 1920)
 LARGE_SOURCES = 8  # photos re-encoded at each large width
 LARGE_REPEATS = 3
@@ -100,8 +101,8 @@ RESIZE_224 = ("cv2_decode_resize224", "simplejpeg_scaled_resize224", "ours_rgb_i
 
 
 # ------------------------------------------------------------------------------------------------- data
-def stratified_files(limit: int, seed: int = 0) -> list[Path]:
-    classes = sorted(p for p in DATA.iterdir() if p.is_dir())
+def stratified_files(limit: int, seed: int = 0, data: Path = DATA) -> list[Path]:
+    classes = sorted(p for p in data.iterdir() if p.is_dir())
     per_class = [sorted(c.glob("*")) for c in classes]
     total = sum(len(f) for f in per_class)
     if limit <= 0 or limit >= total:
@@ -123,8 +124,8 @@ def reencode(data: bytes, width: int) -> bytes:
     return buf.getvalue()
 
 
-def load_groups(limit: int) -> dict[str, list[bytes]]:
-    files = stratified_files(limit)
+def load_groups(limit: int, data: Path = DATA) -> dict[str, list[bytes]]:
+    files = stratified_files(limit, data=data)
     photos = [f.read_bytes() for f in files]
     groups = {f"imagewoof-320 ({len(photos)} photos)": photos}
     sources = photos[:: max(1, len(photos) // LARGE_SOURCES)][:LARGE_SOURCES]
@@ -287,6 +288,7 @@ def machine() -> dict[str, str]:
 # ------------------------------------------------------------------------------------------------- main
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DATA, help="class folders of JPEGs (default: ../shared/...)")
     parser.add_argument("--limit", type=int, default=2000, help="photos from the 320 set, stratified; 0 = all")
     parser.add_argument("--json", type=Path, help="write machine-readable results here")
     parser.add_argument("--no-memory", action="store_true", help="skip the per-method peak-memory subprocesses")
@@ -301,7 +303,7 @@ def main() -> None:
     print("Machine:")
     for key, value in info.items():
         print(f"  {key:22s} {value}")
-    groups = load_groups(args.limit)
+    groups = load_groups(args.limit, args.data)
     methods = build_methods()
     results: dict[str, object] = {"machine": info, "groups": {}}
     ratio_rows = []
@@ -346,7 +348,7 @@ def main() -> None:
         )
 
     if not args.no_memory:
-        source = stratified_files(args.limit)[0]
+        source = stratified_files(args.limit, data=args.data)[0]
         mem = peak_memory(source)
         results["peak_memory_mib"] = mem
         print(f"\nPeak RSS growth per image (MiB; fresh process each; C buffers included; {source.name})")

@@ -4,7 +4,7 @@ Starts ``python -m service`` on a free loopback port (or uses --url), sends real
 async HTTP client, and prints one table with every model measured in the same run, so the DCT model is
 compared with the RGB baseline on the same machine at the same moment. All traffic stays on 127.0.0.1.
 
-    .venv/bin/python bench/bench_service.py --images /work/shared/data/imagewoof2-320/train
+    make bench    # or: .venv/bin/python bench/bench_service.py --images ../shared/data/imagewoof2-320/train
 """
 
 import argparse
@@ -234,7 +234,7 @@ async def bench(args: argparse.Namespace, url: str) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model-dir", type=Path, default=REPO / "bundled")
-    p.add_argument("--images", type=Path, default=Path("/work/shared/data/imagewoof2-320/train"))
+    p.add_argument("--images", type=Path, default=REPO.parent / "shared" / "data" / "imagewoof2-320" / "train")
     p.add_argument("--count", type=int, default=256, help="distinct JPEGs loaded into memory")
     p.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16])
     p.add_argument("--duration", type=float, default=10.0, help="seconds per (model, concurrency)")
