@@ -1,7 +1,12 @@
+import numpy as np
 import pytest
 import torch
+from torch import nn
 
-from models.layers import ResNetBody
+from models.layers import ResNetBody, fold_batchnorm
+from models.registry import create_model
+from tests.support.exported import TINY as EXPORT_TINY
+from tests.support.exported import randomize_bn
 
 
 def grids(body: ResNetBody, side: int) -> list[int]:
@@ -29,3 +34,14 @@ def test_custom_strides_keep_the_last_grid_and_the_parameters() -> None:
 def test_strides_must_match_the_stage_count() -> None:
     with pytest.raises(ValueError):
         ResNetBody((8, 8, 16, 16), (1, 1, 1, 1), num_classes=3, strides=(1, 2))
+
+
+def test_fold_batchnorm_matches_the_unfolded_model() -> None:
+    torch.manual_seed(0)
+    model = create_model("rgb_resnet", **EXPORT_TINY, size=48, resize_short=60).eval()
+    randomize_bn(model)
+    folded = fold_batchnorm(model)
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in folded.modules())
+    x = torch.randint(0, 256, (2, 48, 48, 3), dtype=torch.uint8)
+    with torch.no_grad():
+        np.testing.assert_allclose(folded(x).numpy(), model(x).numpy(), atol=1e-4, rtol=1e-4)
