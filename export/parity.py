@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from inputs.kinds import graph_specs
-from jpegdct.reader import DEFAULT_LIMITS as _NO_LIMITS
+from jpegdct.reader import DEFAULT_LIMITS
 
 FP32_MAX_ABS = 1e-4
 
@@ -42,7 +42,7 @@ def check_parity(
     modules = model.graph_modules()
     report: dict[str, dict[str, float]] = {}
     for key, spec in graph_specs(model.contract).items():
-        items = [spec.prepare(d, _NO_LIMITS) for d in images]
+        items = [spec.prepare(d, DEFAULT_LIMITS) for d in images]
         feeds = {t.name: np.stack([x[t.name] for x in items]) for t in spec.inputs}
         sess = _session(by_name[key.file_name])
         module = modules[key].eval()

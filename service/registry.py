@@ -11,7 +11,7 @@ from pathlib import Path
 
 from inputs.contract import InputContract
 from inputs.graphs import GraphKey
-from inputs.kinds import GraphSpec, graph_specs, kind_spec
+from inputs.kinds import GraphSpec, graph_specs
 from inputs.metadata import GFLOPS, NAME, MetadataError, read_graph_metadata
 from service.runtime import ModelLoadError, OrtGraph
 
@@ -103,10 +103,9 @@ def load_model(files: ModelFiles, intended: str, intra_op_threads: int) -> Loade
     first_key = next(iter(graphs))
     contract = metas[first_key].contract
     try:
-        kind_spec(contract.kind)
+        specs = graph_specs(contract)  # raises for a kind the table does not know
     except ValueError as e:
         raise ModelLoadError(f"{graphs[first_key].path}: {e}") from e
-    specs = graph_specs(contract)
     _check_files(files, contract, specs)
     gflops: dict[GraphKey, float] = {}
     for key, graph in graphs.items():
