@@ -11,7 +11,7 @@ from typing import Literal
 
 from jpegdct.channels import ChannelPreset, get_preset
 
-Kind = Literal["dct", "rgb", "drnet"]
+Kind = Literal["dct", "rgb", "drnet", "dct_drnet"]
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,8 @@ class InputContract:
     # RGB models and DRNet paths: output square size after resizing the short side to resize_short.
     size: int = 224
     resize_short: int = 280
-    # DRNet: candidate resolutions, largest first, and the DC-thumbnail grid of the predictor.
+    # DRNet: candidate resolutions, largest first, and the DC-thumbnail grid of the predictor. For the
+    # DCT-domain DRNet a resolution is the crop side in px at the model's scale: grid = resolution / 8.
     resolutions: tuple[int, ...] = ()
     thumbnail: int = 32
     # Per-channel statistics of the network input (dequantized DCT or 0..255 RGB), from the training split.
@@ -51,6 +52,16 @@ class InputContract:
     def resize_short_for(self, resolution: int) -> int:
         """Keep the same field of view at every resolution (size / resize_short is constant)."""
         return round(resolution * self.resize_short / self.size)
+
+    def dct_path(self, resolution: int) -> "InputContract":
+        """A DCT-domain DRNet's path at ``resolution`` as a plain DCT contract: a ``resolution / 8`` block
+        grid over the same field of view, i.e. photos downscaled (in the DCT domain, by a power of two)
+        toward a short side ``source_short * resolution / resolutions[0]``."""
+        if resolution % 8 or resolution not in self.resolutions:
+            raise ValueError(f"{resolution} is not one of this contract's resolutions {self.resolutions}")
+        side = resolution // 8
+        short = round(self.source_short * resolution / self.resolutions[0])
+        return replace(self, kind="dct", grid=(side, side), source_short=short, resolutions=())
 
     def with_stats(self, mean: tuple[float, ...], std: tuple[float, ...]) -> "InputContract":
         return replace(self, mean=tuple(float(m) for m in mean), std=tuple(float(s) for s in std))

@@ -7,6 +7,8 @@ service, one handler).
 - ``dct``: one ``classifier`` graph on the quantized coefficients of the contract's channel preset.
 - ``rgb``: one ``classifier`` graph on uint8 NHWC pixels.
 - ``drnet``: a ``predictor`` on the DC thumbnail, then one ``path`` graph per candidate resolution.
+- ``dct_drnet``: the same predictor, then one DCT ``path`` per resolution: the native block grid and its
+  exact DCT-domain downscales (no decode on any path).
 """
 
 from collections.abc import Callable
@@ -92,15 +94,28 @@ def _rgb_graphs(c: InputContract) -> tuple[GraphSpec, ...]:
     return (_image_graph(CLASSIFIER, c, c.size, c.resize_short),)
 
 
-def _drnet_graphs(c: InputContract) -> tuple[GraphSpec, ...]:
-    predictor = GraphSpec(
+def _predictor_graph(c: InputContract) -> GraphSpec:
+    return GraphSpec(
         PREDICTOR,
         (tensor("thumbnail", np.float32, 3, c.thumbnail, c.thumbnail),),
         "resolution_logits",
         len(c.resolutions),
         partial(_thumbnail_feeds, size=c.thumbnail),
     )
-    return (predictor, *(_image_graph(path_key(r), c, r, c.resize_short_for(r)) for r in c.resolutions))
+
+
+def _drnet_graphs(c: InputContract) -> tuple[GraphSpec, ...]:
+    paths = (_image_graph(path_key(r), c, r, c.resize_short_for(r)) for r in c.resolutions)
+    return (_predictor_graph(c), *paths)
+
+
+def _dct_path_graph(c: InputContract, resolution: int) -> GraphSpec:
+    p = c.dct_path(resolution)
+    return GraphSpec(path_key(resolution), dct_tensors(p), "logits", c.num_classes, partial(_dct_feeds, contract=p))
+
+
+def _dct_drnet_graphs(c: InputContract) -> tuple[GraphSpec, ...]:
+    return (_predictor_graph(c), *(_dct_path_graph(c, r) for r in c.resolutions))
 
 
 KINDS: dict[str, KindSpec] = {
@@ -109,6 +124,7 @@ KINDS: dict[str, KindSpec] = {
         KindSpec("dct", _dct_graphs),
         KindSpec("rgb", _rgb_graphs),
         KindSpec("drnet", _drnet_graphs),
+        KindSpec("dct_drnet", _dct_drnet_graphs),
     )
 }
 

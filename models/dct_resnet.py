@@ -14,20 +14,22 @@ import torch.nn.functional as F
 from torch import nn
 
 from inputs.contract import InputContract
-from models.layers import InputStats, ResNetBody, default_labels, init_weights
+from models.layers import InputStats, NormFactory, ResNetBody, default_labels, init_weights
 from models.variants import register_model
 
 CHROMA_MERGES = ("upsample", "late")
 
 
-def _conv_bn(cin: int, cout: int, relu: bool) -> nn.Sequential:
-    layers: list[nn.Module] = [nn.Conv2d(cin, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout)]
+def _conv_bn(cin: int, cout: int, relu: bool, norm: NormFactory = nn.BatchNorm2d) -> nn.Sequential:
+    layers: list[nn.Module] = [nn.Conv2d(cin, cout, 3, 1, 1, bias=False), norm(cout)]
     return nn.Sequential(*layers, nn.ReLU(inplace=True)) if relu else nn.Sequential(*layers)
 
 
 class DCTResNet(InputStats):
     """``chroma_merge``: "upsample" (2x nearest chroma joins the luma before the stem) or "late" (chroma gets
-    its own conv on the 16x16 chroma grid and is added after stage 2, where the luma grid is 16x16 too)."""
+    its own conv on the 16x16 chroma grid and is added after stage 2, where the luma grid is 16x16 too).
+
+    ``norm`` builds every normalization layer (DRNet's are resolution-aware)."""
 
     def __init__(
         self,
@@ -37,6 +39,7 @@ class DCTResNet(InputStats):
         dropout: float = 0.0,
         strides: Sequence[int] | None = None,
         chroma_merge: str = "upsample",
+        norm: NormFactory = nn.BatchNorm2d,
     ) -> None:
         super().__init__()
         if chroma_merge not in CHROMA_MERGES:
@@ -51,11 +54,11 @@ class DCTResNet(InputStats):
         self.chroma_merge = chroma_merge
         # The DCT input is already 8x downsampled: one 3x3 conv adapts channels, no stride, no pooling.
         stem_in = n if chroma_merge == "upsample" else self.n_luma
-        self.stem = _conv_bn(stem_in, widths[0], relu=True)
-        self.body = ResNetBody(widths, depths, contract.num_classes, dropout=dropout, strides=strides)
+        self.stem = _conv_bn(stem_in, widths[0], relu=True, norm=norm)
+        self.body = ResNetBody(widths, depths, contract.num_classes, norm=norm, dropout=dropout, strides=strides)
         if chroma_merge == "late":
             # Uber's "late concat": chroma joins on its own 16x16 grid, where stage 2 has brought the luma.
-            self.chroma_stem = _conv_bn(n - self.n_luma, widths[1], relu=False)
+            self.chroma_stem = _conv_bn(n - self.n_luma, widths[1], relu=False, norm=norm)
         init_weights(self)
 
     def dequantize_planes(
@@ -89,17 +92,23 @@ class DCTResNet(InputStats):
         return self.body.forward_head(stages[2:](x))
 
 
-def _dct_variant(
-    preset: str, num_classes: int, class_ids: Sequence[str] | None, labels: Sequence[str] | None, **kw: Any
-) -> DCTResNet:
-    grid = tuple(kw.pop("grid", (32, 32)))
+def dct_contract(
+    preset: str, num_classes: int, class_ids: Sequence[str] | None, labels: Sequence[str] | None, grid: Sequence[int]
+) -> InputContract:
+    """The contract of a DCT model on ``preset`` (default class names when ``class_ids`` is None)."""
     if class_ids is None:
         class_ids, default = default_labels(num_classes)
         labels = labels or default
-    contract = InputContract(
-        kind="dct", class_ids=tuple(class_ids), labels=tuple(labels or class_ids), preset=preset, grid=grid
+    return InputContract(
+        kind="dct", class_ids=tuple(class_ids), labels=tuple(labels or class_ids), preset=preset, grid=tuple(grid)
     )
-    return DCTResNet(contract, **kw)
+
+
+def _dct_variant(
+    preset: str, num_classes: int, class_ids: Sequence[str] | None, labels: Sequence[str] | None, **kw: Any
+) -> DCTResNet:
+    grid = kw.pop("grid", (32, 32))
+    return DCTResNet(dct_contract(preset, num_classes, class_ids, labels, grid), **kw)
 
 
 @register_model
@@ -116,3 +125,15 @@ def dct64_resnet(
 ) -> DCTResNet:
     """64 DCT channels (DCTNet's larger selection), half-width ResNet-18 body on a 32x32 block grid."""
     return _dct_variant("dct64", num_classes, class_ids, labels, **kw)
+
+
+@register_model
+def dct_resnet(
+    num_classes: int = 10,
+    class_ids: Sequence[str] | None = None,
+    labels: Sequence[str] | None = None,
+    preset: str = "dct24",
+    **kw: Any,
+) -> DCTResNet:
+    """Any ``jpegdct.channels`` preset (e.g. a learned one), half-width ResNet-18 body unless ``widths``."""
+    return _dct_variant(preset, num_classes, class_ids, labels, **kw)

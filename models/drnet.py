@@ -54,7 +54,66 @@ class ResolutionPredictor(nn.Module):
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(self.features(x), 1), 1))
 
 
-class DRNet(InputStats):
+class DynamicResolution:
+    """What every DRNet shares, whatever its input: ``forward`` is the predictor, ``forward_path`` classifies
+    at one resolution through that resolution's BNs, ``graph_modules`` gives one plain graph per path.
+
+    A family supplies ``contract``, ``predictor`` and ``path_forward(*inputs)`` (its network, BNs as set).
+    """
+
+    contract: InputContract
+    predictor: nn.Module
+    path_calls: list[int]
+
+    def path_forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def set_resolution(self, index: int) -> None:
+        for m in self.modules():  # type: ignore[attr-defined]
+            if isinstance(m, ResolutionBN):
+                m.index = index
+
+    def forward_path(self, *inputs: torch.Tensor, index: int) -> torch.Tensor:
+        """Classify a batch whose inputs are all at ``contract.resolutions[index]``."""
+        self.set_resolution(index)
+        self.path_calls[index] += inputs[0].shape[0]
+        return self.path_forward(*inputs)
+
+    def forward(self, thumbnail: torch.Tensor) -> torch.Tensor:
+        """Resolution logits (the predictor); classification goes through ``forward_path`` / ``classify``."""
+        return self.predictor(thumbnail)
+
+    def graph_modules(self) -> dict[GraphKey, nn.Module]:
+        """The predictor, and each resolution as a plain network (its own BNs): one graph each."""
+        paths = {path_key(r): DRNetPath(self, i) for i, r in enumerate(self.contract.resolutions)}  # type: ignore[arg-type]
+        return {PREDICTOR: self.predictor, **paths}
+
+    @torch.no_grad()
+    def classify(
+        self, thumbnail: torch.Tensor, inputs: Callable[[int, torch.Tensor], tuple[torch.Tensor, ...]]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Inference: pick a resolution per image, then run only that path on only those images.
+
+        ``inputs(index, rows)`` returns the given rows' path inputs at resolution ``index`` (so a caller
+        can read each image at just the chosen scale). Returns (logits, chosen indices).
+        """
+        choice = self.predictor(thumbnail).argmax(dim=1)
+        logits = torch.zeros(thumbnail.shape[0], self.contract.num_classes)
+        for idx in choice.unique().tolist():
+            rows = (choice == idx).nonzero().flatten()
+            logits[rows] = self.forward_path(*inputs(idx, rows), index=idx)
+        return logits, choice
+
+
+def _reset_resolution_bns(model: nn.Module) -> None:
+    for m in model.modules():
+        if isinstance(m, ResolutionBN):
+            for bn in m.bns:
+                nn.init.ones_(bn.weight)
+                nn.init.zeros_(bn.bias)
+
+
+class DRNet(DynamicResolution, InputStats):
     def __init__(
         self,
         contract: InputContract,
@@ -71,67 +130,31 @@ class DRNet(InputStats):
         self.body = ResNetBody(widths, depths, contract.num_classes, norm=norm, dropout=dropout)
         self.predictor = ResolutionPredictor(r)
         init_weights(self)
-        for m in self.modules():
-            if isinstance(m, ResolutionBN):
-                for bn in m.bns:
-                    nn.init.ones_(bn.weight)
-                    nn.init.zeros_(bn.bias)
+        _reset_resolution_bns(self)
         self.path_calls = [0] * r  # images each path has classified (inference bookkeeping, tests)
 
-    def set_resolution(self, index: int) -> None:
-        for m in self.modules():
-            if isinstance(m, ResolutionBN):
-                m.index = index
-
-    def forward_path(self, image: torch.Tensor, index: int) -> torch.Tensor:
-        """Classify uint8 NHWC images that are all at ``contract.resolutions[index]``."""
-        self.set_resolution(index)
-        self.path_calls[index] += image.shape[0]
+    def path_forward(self, image: torch.Tensor) -> torch.Tensor:
+        """uint8 NHWC images at the active resolution -> logits."""
         return self.body(self.stem(self.normalize_rgb(image)))
 
-    def forward(self, thumbnail: torch.Tensor) -> torch.Tensor:
-        """Resolution logits (the predictor); classification goes through ``forward_path`` / ``classify``."""
-        return self.predictor(thumbnail)
 
-    def graph_modules(self) -> dict[GraphKey, nn.Module]:
-        """The predictor, and each resolution as a plain network (its own BNs): one graph each."""
-        paths = {path_key(r): DRNetPath(self, i) for i, r in enumerate(self.contract.resolutions)}
-        return {PREDICTOR: self.predictor, **paths}
-
-    @torch.no_grad()
-    def classify(
-        self, thumbnail: torch.Tensor, images: Callable[[int, torch.Tensor], torch.Tensor]
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Inference: pick a resolution per image, then run only that path on only those images.
-
-        ``images(index, rows)`` returns the uint8 batch of the given rows at resolution ``index`` (so a
-        caller can decode each image at just the chosen scale). Returns (logits, chosen indices).
-        """
-        choice = self.predictor(thumbnail).argmax(dim=1)
-        logits = torch.zeros(thumbnail.shape[0], self.contract.num_classes)
-        for idx in choice.unique().tolist():
-            rows = (choice == idx).nonzero().flatten()
-            logits[rows] = self.forward_path(images(idx, rows), idx)
-        return logits, choice
-
-
-class DRNetPath(InputStats):
+class DRNetPath(nn.Module):
     """One DRNet resolution as a plain network: a copy with each resolution-aware BN replaced by that
-    resolution's BN (what export folds into the convolutions)."""
+    resolution's BN (what export folds into the convolutions), and without the predictor."""
 
-    def __init__(self, model: DRNet, index: int) -> None:
+    def __init__(self, model: DynamicResolution, index: int) -> None:
         super().__init__()
         m = copy.deepcopy(model).eval()
-        for parent in m.modules():
+        for parent in m.modules():  # type: ignore[attr-defined]
             for name, child in list(parent._modules.items()):
                 if isinstance(child, ResolutionBN):
                     parent._modules[name] = child.bns[index]
+        del m._modules["predictor"]  # type: ignore[attr-defined]
+        self.net = m
         self.contract = model.contract
-        self._init_stats(m.mean.flatten().tolist(), m.std.flatten().tolist())
-        self.stem, self.body = m.stem, m.body
 
-    def forward(self, image: torch.Tensor) -> torch.Tensor:
-        return self.body(self.stem(self.normalize_rgb(image)))
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        return self.net.path_forward(*inputs)  # type: ignore[attr-defined]
 
 
 def flops_constraint(probs: torch.Tensor, path_flops: torch.Tensor, target: float) -> torch.Tensor:

@@ -21,8 +21,8 @@ from inputs.graphs import PREDICTOR, path_key
 from inputs.kinds import entry_graph, graph_specs
 from models.checkpoint import load_model
 from models.measure import count_gflops, count_params, example_inputs, mcnemar, per_class_top1, top1
-from models.train.batches import RgbBatches, make_batches
-from models.train.data import ImageFolder, rgb_arrays, scan_folder, stratified_split, thumbnail_arrays
+from models.train.batches import make_batches, path_batches
+from models.train.data import ImageFolder, scan_folder, stratified_split, thumbnail_arrays
 from models.train.drnet import dynamic_metrics, path_gflops
 from models.train.loop import predict
 
@@ -65,10 +65,21 @@ def _evaluate(
         "checkpoint": str(checkpoint),
         "val_images": len(val_idx),
         "params": count_params(model),
+        # Training wall time of this checkpoint (DRNet: its own stages, not the checkpoint it started from).
+        "train_seconds": _train_seconds(ckpt.get("metrics", {})),
     }
     figures, correct = EVALUATORS[model.contract.kind](model, data, val_idx, Path(cache_dir))
     report.update(figures)
     return report, correct, val_idx
+
+
+def _train_seconds(metrics: dict[str, Any]) -> float | None:
+    """Epochs x the median epoch's seconds (robust to a run paused or sharing the machine for a while),
+    plus DRNet's predictor stage; None when the checkpoint kept no timings."""
+    seconds = [row["seconds"] for row in metrics.get("epochs", [])]
+    total = len(seconds) * float(np.median(seconds)) if seconds else 0.0
+    total += float(metrics.get("predictor_seconds", 0.0))
+    return total or None
 
 
 def _evaluate_single(
@@ -96,8 +107,7 @@ def _evaluate_drnet(
     files = list(data.files)
     thumbs = torch.from_numpy(np.asarray(thumbnail_arrays(files, c.thumbnail, cache_dir)["thumbnail"]))
     logits = np.zeros((len(files), len(c.resolutions), c.num_classes), dtype=np.float32)
-    for i, r in enumerate(c.resolutions):
-        batches = RgbBatches(rgb_arrays(files, c.resize_short_for(r), cache_dir), r)
+    for i, batches in enumerate(path_batches(c, files, cache_dir)):
         logits[val_idx, i] = predict(model, batches, val_idx, index=i)
     flops = torch.tensor(path_gflops(model))
     predictor_gflops = count_gflops(model.predictor, (thumbs[:1],))
@@ -123,7 +133,12 @@ def _evaluate_drnet(
 
 
 # How each model kind is evaluated: one graph, or DRNet's every path plus the predictor's choice.
-EVALUATORS: dict[str, Evaluator] = {"dct": _evaluate_single, "rgb": _evaluate_single, "drnet": _evaluate_drnet}
+EVALUATORS: dict[str, Evaluator] = {
+    "dct": _evaluate_single,
+    "rgb": _evaluate_single,
+    "drnet": _evaluate_drnet,
+    "dct_drnet": _evaluate_drnet,
+}
 
 
 def main(argv: list[str] | None = None) -> None:

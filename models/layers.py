@@ -96,6 +96,16 @@ class InputStats(nn.Module):
         FLOPs counting. One-graph kinds are the model itself; DRNet overrides this."""
         return {CLASSIFIER: self}
 
+    def lr_scales(self) -> dict[str, float]:
+        """Parameters (by name) that train at a multiple of the base learning rate, without weight decay
+        (the channel gate's logits, which must move far in a short run)."""
+        return {}
+
+    def auxiliary_loss(self) -> torch.Tensor | None:
+        """A training penalty on the model's own parameters, added to the task loss (None: nothing; the
+        channel gate's sparsity overrides this)."""
+        return None
+
     def stats_input(self, *inputs: torch.Tensor) -> torch.Tensor:
         """The float ``[N, C, H, W]`` tensor that ``mean``/``std`` normalize, from the graph's inputs (uint8
         NHWC pixels here; DCT models override this with their dequantization)."""

@@ -8,7 +8,7 @@ from typing import Any
 
 from torch import nn
 
-from models import dct_resnet, drnet, rgb_resnet  # noqa: F401  (registers their variants)
+from models import channel_gate, dct_drnet, dct_resnet, drnet, rgb_resnet  # noqa: F401  (registers their variants)
 from models.variants import VARIANTS
 
 

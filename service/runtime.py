@@ -34,6 +34,13 @@ def intended_provider(device: str) -> str:
                 f"FREQSERVE_DEVICE=cuda but this onnxruntime build has no {CUDA} "
                 f"(available: {', '.join(available)}); install onnxruntime-gpu or set FREQSERVE_DEVICE=cpu"
             )
+        if not gpu_present():
+            # onnxruntime-gpu lists CUDA whether or not a GPU exists; sessions would then fall back to CPU
+            # one by one and the server would stay up, never ready. Say so now instead.
+            raise ModelLoadError(
+                "FREQSERVE_DEVICE=cuda but no NVIDIA GPU is visible to this process (no /dev/nvidia*, no "
+                "/proc/driver/nvidia/gpus); run with a GPU (e.g. docker --gpus all) or set FREQSERVE_DEVICE=cpu"
+            )
         return CUDA
     return CUDA if CUDA in available and gpu_present() else CPU
 

@@ -17,14 +17,26 @@ from jpegdct.blocks import hflip
 from models.train.augment import shifted_crops
 from models.train.data import dct_arrays, rgb_arrays
 
-DCT_MARGIN = 8  # blocks of random-crop margin around the served grid
+DCT_MARGIN = 8  # blocks of random-crop margin around a 32x32 served grid (256 px of a 320 px short side)
 
 
-def chroma_offset(luma_offset: int, rng: np.random.Generator) -> int:
-    """4:2:0 chroma block offset for a luma block offset: exact when even, else the nearer block on a random side."""
-    if luma_offset % 2 == 0:
+def dct_margin(grid: tuple[int, int]) -> int:
+    """Random-crop margin in blocks for a served grid: the same quarter of the side as ``DCT_MARGIN``."""
+    return DCT_MARGIN * grid[0] // 32
+
+
+def chroma_offset(luma_offset: int, rng: np.random.Generator | None) -> int:
+    """4:2:0 chroma offset for a luma offset: exact when even, else the nearer one on a random side (the
+    lower one without ``rng``)."""
+    if luma_offset % 2 == 0 or rng is None:
         return luma_offset // 2
     return (luma_offset + int(rng.integers(0, 2))) // 2
+
+
+def relative_offsets(pos: np.ndarray, span: int) -> tuple[np.ndarray, np.ndarray]:
+    """``pos`` rows (top, left, flip) in [0, 1] -> integer offsets in [0, span] and flip flags: the same
+    relative crop at every resolution of a DRNet."""
+    return np.rint(pos[:, :2] * span).astype(np.int64), pos[:, 2] > 0.5
 
 
 class DctBatches:
@@ -49,7 +61,10 @@ class DctBatches:
         self.grid = grid
         self.crop_step = crop_step
 
-    def get(self, idx: np.ndarray, rng: np.random.Generator | None) -> tuple[torch.Tensor, ...]:
+    def get(
+        self, idx: np.ndarray, rng: np.random.Generator | None, pos: np.ndarray | None = None
+    ) -> tuple[torch.Tensor, ...]:
+        """``pos``: optional ``[n, 3]`` relative (top, left, flip), as ``RgbBatches.get``."""
         gh, gw = self.grid
         luma = np.asarray(self.a["luma"][idx])
         chroma = np.asarray(self.a["chroma"][idx])
@@ -57,16 +72,23 @@ class DctBatches:
         ys = np.empty((n, luma.shape[1], gh, gw), np.int16)
         cs = np.empty((n, chroma.shape[1], gh // 2, gw // 2), np.int16)
         margin = luma.shape[2] - gh
+        offsets, flips = relative_offsets(pos, margin) if pos is not None else (None, None)
         for i in range(n):
-            if rng is None:
+            flip = False
+            if offsets is not None:
+                top, left = offsets[i]
+                ctop, cleft = chroma_offset(int(top), rng), chroma_offset(int(left), rng)
+                flip = bool(flips[i])
+            elif rng is None:
                 top = left = margin // 4 * 2  # the centre, rounded to keep chroma aligned
                 ctop = cleft = top // 2
             else:
                 top, left = self.crop_step * rng.integers(0, margin // self.crop_step + 1, size=2)
                 ctop, cleft = chroma_offset(top, rng), chroma_offset(left, rng)
+                flip = rng.random() < 0.5
             y = luma[i, :, top : top + gh, left : left + gw]
             c = chroma[i, :, ctop : ctop + gh // 2, cleft : cleft + gw // 2]
-            if rng is not None and rng.random() < 0.5:
+            if flip:
                 y, c = hflip(y, self.luma_ch), hflip(c, self.chroma_ch * 2)
             ys[i], cs[i] = y, c
         return (
@@ -89,16 +111,22 @@ class PixelCropDctBatches:
         self.exact = exact
         self.full = full
 
-    def get(self, idx: np.ndarray, rng: np.random.Generator | None) -> tuple[torch.Tensor, ...]:
-        if rng is None:
+    def get(
+        self, idx: np.ndarray, rng: np.random.Generator | None, pos: np.ndarray | None = None
+    ) -> tuple[torch.Tensor, ...]:
+        """``pos``: optional ``[n, 3]`` relative (top, left, flip), as ``RgbBatches.get``."""
+        if rng is None and pos is None:
             return self.exact.get(idx, None)
         gh, gw = self.exact.grid
         luma_ch, chroma_ch = self.exact.luma_ch, self.exact.chroma_ch
         luma, chroma = np.asarray(self.full["luma"][idx]), np.asarray(self.full["chroma"][idx])
         luma_q, chroma_q = np.asarray(self.full["luma_q"][idx]), np.asarray(self.full["chroma_q"][idx])
         n = len(idx)
-        offsets = rng.integers(0, 8 * (luma.shape[2] - gh) + 1, size=(n, 2))
-        flips = rng.random(n) < 0.5
+        span = 8 * (luma.shape[2] - gh)
+        if pos is not None:
+            offsets, flips = relative_offsets(pos, span)
+        else:
+            offsets, flips = rng.integers(0, span + 1, size=(n, 2)), rng.random(n) < 0.5
         coffsets = np.array([[chroma_offset(int(o), rng) for o in row] for row in offsets])
         y = shifted_crops(luma, luma_q, offsets, flips, (gh, gw), luma_ch)
         # Cb and Cr are two planes of 64 channels each: crop them as 2n single-component images.
@@ -150,10 +178,11 @@ Batches = DctBatches | PixelCropDctBatches | RgbBatches
 
 def _dct_batches(c: InputContract, files: list[Path], cache_dir: Path, crop_step: int, pixel_crops: bool) -> Batches:
     p = c.channel_preset
-    exact = DctBatches(dct_arrays(files, c, DCT_MARGIN, cache_dir), (p.luma, p.chroma), c.grid, crop_step=crop_step)
+    margin = dct_margin(c.grid)
+    exact = DctBatches(dct_arrays(files, c, margin, cache_dir), (p.luma, p.chroma), c.grid, crop_step=crop_step)
     if not pixel_crops:
         return exact
-    return PixelCropDctBatches(exact, dct_arrays(files, replace(c, preset="dct192"), DCT_MARGIN, cache_dir))
+    return PixelCropDctBatches(exact, dct_arrays(files, replace(c, preset="dct192"), margin, cache_dir))
 
 
 def _rgb_batches(c: InputContract, files: list[Path], cache_dir: Path, crop_step: int, pixel_crops: bool) -> Batches:
@@ -162,6 +191,23 @@ def _rgb_batches(c: InputContract, files: list[Path], cache_dir: Path, crop_step
 
 # Training batches of each single-graph kind (DRNet trains its paths from RgbBatches per resolution).
 BATCHES = {"dct": _dct_batches, "rgb": _rgb_batches}
+
+
+def _rgb_path_batches(c: InputContract, r: int, files: list[Path], cache_dir: Path, pixel_crops: bool) -> Batches:
+    return RgbBatches(rgb_arrays(files, c.resize_short_for(r), cache_dir), r)
+
+
+def _dct_path_batches(c: InputContract, r: int, files: list[Path], cache_dir: Path, pixel_crops: bool) -> Batches:
+    return _dct_batches(c.dct_path(r), files, cache_dir, 1, pixel_crops)
+
+
+# Batches of one DRNet path at resolution r, per DRNet kind.
+PATH_BATCHES = {"drnet": _rgb_path_batches, "dct_drnet": _dct_path_batches}
+
+
+def path_batches(c: InputContract, files: list[Path], cache_dir: Path, pixel_crops: bool = False) -> list[Batches]:
+    """One ``Batches`` per resolution of a DRNet contract, largest first."""
+    return [PATH_BATCHES[c.kind](c, r, files, cache_dir, pixel_crops) for r in c.resolutions]
 
 
 def make_batches(

@@ -34,7 +34,9 @@ def train_classifier(
     def step_loss(idx: np.ndarray, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         logits = model(*batches.get(idx, rng))
         y = targets[idx]
-        return F.cross_entropy(logits, y, label_smoothing=args.label_smoothing), logits.detach(), y
+        loss = F.cross_entropy(logits, y, label_smoothing=args.label_smoothing)
+        aux = model.auxiliary_loss()
+        return (loss if aux is None else loss + aux), logits.detach(), y
 
     def evaluate() -> dict[str, float]:
         return {"val_top1": top1(predict(model, batches, val_idx), data.targets[val_idx])}

@@ -21,7 +21,7 @@ from models.train.data import scan_folder, stratified_split
 from models.train.drnet import train_drnet
 
 # How each model kind trains: one-graph kinds by cross-entropy, DRNet in its two stages.
-TRAINERS = {"dct": train_classifier, "rgb": train_classifier, "drnet": train_drnet}
+TRAINERS = {"dct": train_classifier, "rgb": train_classifier, "drnet": train_drnet, "dct_drnet": train_drnet}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,8 +1,9 @@
-"""DRNet training in two stages (the paper trains jointly; two stages cost a fraction on 2 CPU cores).
+"""DRNet training in two stages (the paper trains jointly; two stages cost a fraction on 2 CPU cores), for
+both DRNet kinds (``drnet`` on pixels, ``dct_drnet`` on DCT coefficients; ``PATH_BATCHES`` feeds each).
 
-1. Classifier: start every path from a trained RGB checkpoint (shared convs; each resolution's BN starts
-   from the RGB BN), then fine-tune with every batch seen at every candidate resolution (same crop), each
-   resolution through its own BN.
+1. Classifier: start every path from a trained one-graph checkpoint of the same body (RGB for ``drnet``,
+   DCT for ``dct_drnet``: shared convs; each resolution's BN starts from its BN), then fine-tune with every
+   batch seen at every candidate resolution (same relative crop), each resolution through its own BN.
 2. Predictor: with the classifier frozen, the cross-entropy of every training image at every resolution is
    computed once; the predictor is trained on the DC thumbnails with hard Gumbel-softmax (straight-through)
    on those losses plus the FLOPs constraint.
@@ -21,17 +22,17 @@ from torch import nn
 
 from inputs.graphs import path_key
 from models.checkpoint import load_model, save_model
-from models.drnet import DRNet, DRNetPath, ResolutionBN, predictor_loss
+from models.drnet import DRNetPath, DynamicResolution, ResolutionBN, predictor_loss
 from models.measure import count_gflops, example_inputs, top1
-from models.registry import create_model
-from models.train.batches import RgbBatches
-from models.train.data import ImageFolder, rgb_arrays, thumbnail_arrays
+from models.train.batches import path_batches
+from models.train.data import ImageFolder, thumbnail_arrays
 from models.train.loop import input_stats, predict, run_epochs, run_metrics
 
 
-def init_from_rgb(drnet: DRNet, rgb: nn.Module) -> None:
-    """Copy the RGB model's weights; every resolution-aware BN starts from the matching plain BN."""
-    src = dict(rgb.named_modules())
+def init_from_single(drnet: nn.Module, single: nn.Module) -> None:
+    """Copy a one-graph model's weights (same body, same module names); every resolution-aware BN starts
+    from the matching plain BN. The predictor keeps its own initialization."""
+    src = dict(single.named_modules())
     for name, m in drnet.named_modules():
         other = src.get(name)
         if isinstance(m, ResolutionBN) and isinstance(other, nn.BatchNorm2d):
@@ -39,11 +40,11 @@ def init_from_rgb(drnet: DRNet, rgb: nn.Module) -> None:
                 bn.load_state_dict(other.state_dict())
         elif isinstance(m, nn.Conv2d | nn.Linear) and isinstance(other, type(m)) and not name.startswith("predictor"):
             m.load_state_dict(other.state_dict())
-    drnet.mean.copy_(rgb.mean)
-    drnet.std.copy_(rgb.std)
+    drnet.mean.copy_(single.mean)
+    drnet.std.copy_(single.std)
 
 
-def path_gflops(model: DRNet) -> list[float]:
+def path_gflops(model: DynamicResolution) -> list[float]:
     """GFLOPs per image of each resolution's path, largest first."""
     return [
         count_gflops(DRNetPath(model, i), example_inputs(model, path_key(r)))
@@ -52,13 +53,13 @@ def path_gflops(model: DRNet) -> list[float]:
 
 
 def train_drnet(
-    model: DRNet, args: argparse.Namespace, data: ImageFolder, train_idx: np.ndarray, val_idx: np.ndarray
+    model: nn.Module, args: argparse.Namespace, data: ImageFolder, train_idx: np.ndarray, val_idx: np.ndarray
 ) -> None:
     out = Path(args.out)
     c = model.contract
     files = list(data.files)
     cache = Path(args.cache_dir)
-    batches = [RgbBatches(rgb_arrays(files, c.resize_short_for(r), cache), r) for r in c.resolutions]
+    batches = path_batches(c, files, cache, args.dct_pixel_crops)
     thumbs = torch.from_numpy(np.asarray(thumbnail_arrays(files, c.thumbnail, cache)["thumbnail"]))
     classifier_done = False
     if args.init_from:
@@ -67,10 +68,12 @@ def train_drnet(
             model.load_state_dict(src.state_dict())
             classifier_done = True
         else:
-            init_from_rgb(model, src)
+            if src.contract.preset != c.preset:  # same channel count is not the same channels
+                raise ValueError(f"{args.init_from} reads preset {src.contract.preset!r}, this model {c.preset!r}")
+            init_from_single(model, src)
         mean, std = src.mean.flatten(), src.std.flatten()
     else:
-        mean, std = input_stats(create_model("rgb_resnet"), batches[0], train_idx)
+        mean, std = input_stats(model, batches[0], train_idx)
         model.set_input_stats(mean, std)
     model.contract = c = c.with_stats(mean.tolist(), std.tolist())
     targets = torch.from_numpy(data.targets)
@@ -83,7 +86,7 @@ def train_drnet(
         loss = torch.zeros(())
         logits = None
         for i in range(n_res):
-            out_i = model.forward_path(*batches[i].get(idx, None, pos), i)
+            out_i = model.forward_path(*batches[i].get(idx, None, pos), index=i)
             loss = loss + F.cross_entropy(out_i, y, label_smoothing=args.label_smoothing) / n_res
             logits = out_i.detach() if logits is None else logits
         return loss, logits, y
@@ -151,7 +154,7 @@ def train_drnet(
 
 @torch.no_grad()
 def dynamic_metrics(
-    model: DRNet,
+    model: nn.Module,
     thumbs: torch.Tensor,
     path_logits: np.ndarray,
     targets: np.ndarray,

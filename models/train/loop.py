@@ -35,13 +35,23 @@ def run_metrics(args: argparse.Namespace, train_idx: np.ndarray, val_idx: np.nda
     return {"model": args.model, "args": vars(args), "train_images": len(train_idx), "val_images": len(val_idx)}
 
 
-def param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+def param_groups(model: nn.Module, weight_decay: float, lr: float) -> list[dict[str, Any]]:
+    """Weight decay on weights, none on norms and biases; the model's ``lr_scales`` get their own groups."""
+    scales = model.lr_scales() if hasattr(model, "lr_scales") else {}
     decay, no_decay = [], []
+    scaled: dict[str, list[nn.Parameter]] = {}
     for name, p in model.named_parameters():
         if not p.requires_grad:
             continue
-        (no_decay if p.ndim <= 1 or name.endswith(".bias") else decay).append(p)
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+        if name in scales:
+            scaled.setdefault(name, []).append(p)
+        else:
+            (no_decay if p.ndim <= 1 or name.endswith(".bias") else decay).append(p)
+    groups = [
+        {"params": decay, "weight_decay": weight_decay, "lr": lr},
+        {"params": no_decay, "weight_decay": 0.0, "lr": lr},
+    ]
+    return groups + [{"params": ps, "weight_decay": 0.0, "lr": lr * scales[n]} for n, ps in scaled.items()]
 
 
 @torch.no_grad()
@@ -80,7 +90,7 @@ def run_epochs(
     steps_per_epoch = len(train_idx) // args.batch_size
     if args.max_steps:
         steps_per_epoch = min(steps_per_epoch, args.max_steps)
-    opt = torch.optim.AdamW(param_groups(model, args.weight_decay), lr=args.lr)
+    opt = torch.optim.AdamW(param_groups(model, args.weight_decay, args.lr), lr=args.lr)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_cosine(max(1, epochs * steps_per_epoch)))
     start = 0
     ckpt_path = out / "checkpoint.pt"

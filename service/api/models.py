@@ -4,7 +4,7 @@ import time
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from service.api.body import read_image
 from service.api.deps import StateDep, require_api_key
@@ -14,6 +14,8 @@ from service.handlers import ServedModel
 from service.reader import check_jpeg_bytes
 from service.schemas import ClassifyResponse, ErrorResponse, ModelInfo, ModelList, PredictionOut, TimingsOut
 from service.state import ServiceState
+
+PROVIDER_HEADER = "X-Execution-Provider"
 
 router = APIRouter(prefix="/v1", tags=["models"], dependencies=[Depends(require_api_key)])
 
@@ -82,6 +84,7 @@ async def get_model(name: str, state: StateDep) -> ModelInfo:
 async def classify(
     name: str,
     request: Request,
+    response: Response,
     state: StateDep,
     top_k: Annotated[int, Query(description="How many classes to return, 1..number of classes")] = 5,
 ) -> ClassifyResponse:
@@ -112,6 +115,9 @@ async def classify(
     finally:
         metrics.requests.labels(label, str(status)).inc()
     metrics.request_seconds.labels(name).observe(total)
+    # Every answer names where it was computed, so a degraded server (a graph fell back to an unintended
+    # provider; /readyz says 503) cannot pass a CPU answer off as a GPU one.
+    response.headers[PROVIDER_HEADER] = model.provider
     return ClassifyResponse(
         model=name,
         predictions=[

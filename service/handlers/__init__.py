@@ -15,6 +15,7 @@ HANDLERS: dict[str, type[ServedModel]] = {
     "dct": SingleGraphModel,
     "rgb": SingleGraphModel,
     "drnet": DynamicResolutionModel,
+    "dct_drnet": DynamicResolutionModel,
 }
 
 

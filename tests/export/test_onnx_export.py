@@ -3,6 +3,7 @@ import onnxruntime as ort
 
 from export.onnx_export import OPSET
 from inputs.contract import InputContract
+from inputs.kinds import graph_specs
 from tests.support.exported import EXPECTED_FILES
 
 
@@ -28,15 +29,23 @@ def test_metadata_round_trips_the_contract(exported: tuple) -> None:
             assert meta["freqserve.resolution"] == p.stem.split("_")[1]
 
 
-def test_dct_graph_takes_quantized_int16_and_dynamic_batch(exported: tuple) -> None:
-    name, model, paths = exported
-    sess = ort.InferenceSession(str(paths[0]), providers=["CPUExecutionProvider"])
-    inputs = {i.name: i for i in sess.get_inputs()}
-    if name.startswith("dct"):
-        assert inputs["luma"].type == "tensor(int16)" and inputs["chroma"].type == "tensor(int16)"
-        assert inputs["luma_q"].type == "tensor(float)"
-        assert inputs["luma"].shape == ["N", 16, 8, 8] and inputs["chroma"].shape == ["N", 8, 4, 4]
-    elif name.startswith("rgb"):
-        assert inputs["image"].type == "tensor(uint8)" and inputs["image"].shape == ["N", 48, 48, 3]
-    else:
-        assert inputs["thumbnail"].shape == ["N", 3, 8, 8]
+def test_every_graph_takes_the_tables_tensors_with_a_dynamic_batch(exported: tuple) -> None:
+    _, model, paths = exported
+    specs = list(graph_specs(model.contract).values())
+    assert [s.key.file_name for s in specs] == [p.name for p in paths]
+    for spec, path in zip(specs, paths, strict=True):
+        sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        got = {i.name: (i.type, i.shape) for i in sess.get_inputs()}
+        assert got == {t.name: (t.onnx_type, ["N", *t.shape]) for t in spec.inputs}
+
+
+def test_dct_graphs_take_quantized_int16(exported: tuple) -> None:
+    _, model, paths = exported
+    for spec in graph_specs(model.contract).values():
+        if any(t.name == "luma" for t in spec.inputs):
+            assert {t.name: t.onnx_type for t in spec.inputs} == {
+                "luma": "tensor(int16)",
+                "chroma": "tensor(int16)",
+                "luma_q": "tensor(float)",
+                "chroma_q": "tensor(float)",
+            }

@@ -22,3 +22,20 @@ def test_a_contract_without_preset_says_so() -> None:
     c = InputContract(kind="rgb", class_ids=("a",), labels=("a",))
     with pytest.raises(ValueError, match="a rgb contract has no channel preset"):
         _ = c.channel_preset
+
+
+def test_dct_path_is_a_plain_dct_contract_over_the_same_field_of_view() -> None:
+    c = InputContract(
+        kind="dct_drnet", class_ids=("a",), labels=("a",), preset="dct24", grid=(32, 32), resolutions=(256, 128)
+    )
+    half = c.dct_path(128)
+    assert (half.kind, half.grid, half.source_short, half.resolutions, half.preset) == (
+        "dct",
+        (16, 16),
+        160,
+        (),
+        "dct24",
+    )
+    assert c.dct_path(256).grid == (32, 32) and c.dct_path(256).source_short == 320
+    with pytest.raises(ValueError, match="not one of"):
+        c.dct_path(192)

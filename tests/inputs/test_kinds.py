@@ -7,9 +7,9 @@ from inputs.contract import InputContract
 from inputs.graphs import CLASSIFIER, PREDICTOR, path_key
 from inputs.kinds import KINDS, entry_graph, graph_specs, kind_spec, prepare
 from tests.support.jpegs import make_jpeg
-from tests.support.onnx_models import DCT, DRNET, RGB
+from tests.support.onnx_models import DCT, DCT_DRNET, DRNET, RGB
 
-CONTRACTS = {"dct": DCT, "rgb": RGB, "drnet": DRNET}
+CONTRACTS = {"dct": DCT, "rgb": RGB, "drnet": DRNET, "dct_drnet": DCT_DRNET}
 
 
 def test_every_kind_has_a_test_contract() -> None:
@@ -50,6 +50,26 @@ def test_drnet_paths_keep_the_field_of_view() -> None:
     assert graph_specs(DRNET)[PREDICTOR].output_width == len(DRNET.resolutions)
 
 
+def test_dct_drnet_paths_are_dct_graphs_on_halved_grids() -> None:
+    specs = graph_specs(DCT_DRNET)
+    assert list(specs) == [PREDICTOR, path_key(128), path_key(64)]
+    top, half = (DCT_DRNET.dct_path(r) for r in DCT_DRNET.resolutions)
+    assert (top.kind, top.grid, top.source_short) == ("dct", (16, 16), 128)
+    assert (half.kind, half.grid, half.source_short) == ("dct", (8, 8), 64)
+    assert [t.shape for t in specs[path_key(64)].inputs] == [(16, 8, 8), (8, 4, 4), (16,), (8,)]
+
+
+def test_dct_drnet_half_path_is_the_exact_2x_box_downscale_of_the_top_path() -> None:
+    # A 128 px photo: the top path reads its own 16x16 blocks; the half path its 2x DCT-domain downscale.
+    data = make_jpeg(128, 128, seed=2)
+    top = prepare(DCT_DRNET, path_key(128), data)
+    half = prepare(DCT_DRNET, path_key(64), data)
+    dc_top = top["luma"][0].astype(np.float64) * top["luma_q"][0]
+    # The downscaled block's DC is the mean of its 2x2 source blocks' DCs (orthonormal DCT, box filter).
+    expected = dc_top.reshape(8, 2, 8, 2).mean(axis=(1, 3))
+    np.testing.assert_allclose(half["luma"][0] * half["luma_q"][0], expected, atol=1.0)
+
+
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_prepare_returns_exactly_the_listed_tensors(kind: str) -> None:
     contract = CONTRACTS[kind]
@@ -65,5 +85,5 @@ def test_prepare_returns_exactly_the_listed_tensors(kind: str) -> None:
 
 
 def test_unknown_kind_names_the_known_ones() -> None:
-    with pytest.raises(ValueError, match=r"unknown model kind 'octave'; known: \['dct', 'drnet', 'rgb'\]"):
+    with pytest.raises(ValueError, match=r"unknown model kind 'octave'; known: \['dct', 'dct_drnet', 'drnet', 'rgb'\]"):
         kind_spec("octave")

@@ -14,7 +14,7 @@ def test_drnet_every_parameter_gets_a_gradient() -> None:
     c = model.contract
     y = torch.tensor([0, 1, 2])
     loss = sum(
-        F.cross_entropy(model.forward_path(torch.randint(0, 256, (3, r, r, 3), dtype=torch.uint8), i), y)
+        F.cross_entropy(model.forward_path(torch.randint(0, 256, (3, r, r, 3), dtype=torch.uint8), index=i), y)
         for i, r in enumerate(c.resolutions)
     )
     path_losses = torch.rand(3, len(c.resolutions))
@@ -38,10 +38,10 @@ def test_drnet_inference_computes_only_the_chosen_resolution() -> None:
     n = 6
     requested: list[tuple[int, int]] = []
 
-    def images(index: int, rows: torch.Tensor) -> torch.Tensor:
+    def images(index: int, rows: torch.Tensor) -> tuple[torch.Tensor]:
         requested.append((index, len(rows)))
         r = c.resolutions[index]
-        return torch.randint(0, 256, (len(rows), r, r, 3), dtype=torch.uint8)
+        return (torch.randint(0, 256, (len(rows), r, r, 3), dtype=torch.uint8),)
 
     # Steer the predictor: bias the last layer so images split across two resolutions.
     with torch.no_grad():
@@ -75,4 +75,4 @@ def test_graph_modules_are_the_predictor_and_one_plain_path_per_resolution() -> 
         assert isinstance(path, DRNetPath)
         image = torch.randint(0, 256, (2, r, r, 3), dtype=torch.uint8)
         with torch.no_grad():
-            torch.testing.assert_close(path(image), model.forward_path(image, i))
+            torch.testing.assert_close(path(image), model.forward_path(image, index=i))

@@ -54,6 +54,7 @@ async def test_classify_answers_predictions_bytes_and_timings(
     r = await classify(client, model, jpeg(color=(220, 20, 30)))
     assert r.status_code == 200, r.text
     body = r.json()
+    assert r.headers["x-execution-provider"] == "CPUExecutionProvider"
     assert set(body) == {"model", "predictions", "input_bytes", "timings_ms"}
     assert body["model"] == model
     assert body["input_bytes"] == entry_graph(contract).input_bytes

@@ -22,6 +22,17 @@ RGB = InputContract(kind="rgb", class_ids=CLASS_IDS, labels=LABELS, size=32, res
 DRNET = InputContract(
     kind="drnet", class_ids=CLASS_IDS, labels=LABELS, size=48, resize_short=56, resolutions=(48, 32), thumbnail=8
 )
+# Paths on a 16x16 block grid (128 px) and its 2x DCT-domain downscale, for 128 px photos.
+DCT_DRNET = InputContract(
+    kind="dct_drnet",
+    class_ids=CLASS_IDS,
+    labels=LABELS,
+    preset="dct24",
+    grid=(16, 16),
+    source_short=128,
+    resolutions=(128, 64),
+    thumbnail=8,
+)
 
 
 def _model(

@@ -3,6 +3,7 @@
 import numpy as np
 import torch
 
+from inputs.graphs import GraphKey
 from inputs.kinds import graph_specs
 from models.registry import create_model
 
@@ -14,6 +15,7 @@ TINY_INPUTS = {
     "dct": {"grid": (8, 8)},
     "rgb": {"size": 64, "resize_short": 80},
     "drnet": {"resolutions": (64, 48, 32), "resize_short": 80, "thumbnail": 8},
+    "dct_drnet": {"resolutions": (64, 32), "thumbnail": 8, "source_short": 64},
 }
 
 
@@ -31,7 +33,8 @@ _RANDOM = {
 }
 
 
-def batch_inputs(model: torch.nn.Module, n: int = 3) -> tuple[torch.Tensor, ...]:
-    """Random inputs of the model's first graph (the classifier of one-graph kinds)."""
-    spec = next(iter(graph_specs(model.contract).values()))
+def batch_inputs(model: torch.nn.Module, n: int = 3, key: GraphKey | None = None) -> tuple[torch.Tensor, ...]:
+    """Random inputs of graph ``key`` (default: the model's first graph, the classifier of one-graph kinds)."""
+    specs = graph_specs(model.contract)
+    spec = specs[key] if key is not None else next(iter(specs.values()))
     return tuple(_RANDOM[np.dtype(t.dtype)]((n, *t.shape)) for t in spec.inputs)

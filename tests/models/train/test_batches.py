@@ -71,3 +71,14 @@ def test_dct_centre_crop_is_aligned_and_deterministic() -> None:
     luma, chroma, _, _ = batches.get(np.array([0, 1]), None)
     assert int(luma[0, 0, 0, 0]) == 404 and int(chroma[0, 0, 0, 0]) == 202
     assert torch.equal(luma[0], luma[1])
+
+
+def test_relative_positions_pick_the_same_relative_crop() -> None:
+    preset = get_preset("dct24")
+    batches = DctBatches(_dct_arrays(), (preset.luma, preset.chroma), (32, 32))
+    corners = {}
+    for pos in ((0.0, 0.0), (1.0, 1.0), (0.5, 0.25)):
+        luma, chroma, _, _ = batches.get(np.array([0]), None, np.array([[*pos, 0.0]]))
+        corners[pos] = (int(luma[0, 0, 0, 0]) // 100, int(luma[0, 0, 0, 0]) % 100)
+    # The test arrays encode (row, column) of each block as 100 * row + column; the margin is 8 blocks.
+    assert corners == {(0.0, 0.0): (0, 0), (1.0, 1.0): (8, 8), (0.5, 0.25): (4, 2)}
