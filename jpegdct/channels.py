@@ -1,4 +1,5 @@
-"""DCTNet's static frequency-channel selections (Xu et al., CVPR 2020), row-major indices ``8*v+u``.
+"""Frequency-channel selections, row-major indices ``8*v+u``: DCTNet's static ones (Xu et al., CVPR 2020)
+and one learned here by DCTNet's method (a gate over all 192 channels, frozen to its top 48).
 
 ``v`` is the vertical and ``u`` the horizontal frequency of the 8x8 DCT; index 0 is DC.
 """
@@ -46,6 +47,13 @@ PRESETS: dict[str, ChannelPreset] = {
             (0, 1, 2, 8, 9, 10, 16, 17, 24, 25),
         ),
         ChannelPreset("dct192", tuple(range(64)), tuple(range(64))),
+        # Learned here, not from the paper: the top 48 of a Gumbel gate over all 192 channels, trained with a
+        # budget of 25% on for 6 epochs (models.channel_gate; scripts/train_models.sh step 2; MODEL_CARD.md).
+        ChannelPreset(
+            "learned48",
+            (0, 1, 2, 5, 8, 16, 19, 24, 25, 27, 28, 35, 36, 42, 46, 48, 49, 50, 51, 56, 57, 58),
+            (0, 1, 2, 8, 9, 15, 24, 25, 28, 33, 34, 38, 41),
+        ),
     )
 }
 

@@ -7,7 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from service.api import health, models
+from service.api import health, models, v2
 from service.errors import RequestError
 from service.middleware import RequestContextMiddleware
 from service.settings import Settings
@@ -59,4 +59,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.include_router(health.router)
     app.include_router(models.router)
+    app.include_router(v2.router)
     return app

@@ -15,7 +15,7 @@ def _too_large(limit: int) -> RequestError:
     return RequestError(413, f"request body is larger than the limit of {limit} bytes")
 
 
-async def _limited(chunks: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]:
+async def limited(chunks: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]:
     total = 0
     async for chunk in chunks:
         total += len(chunk)
@@ -35,13 +35,13 @@ async def read_image(request: Request, limit: int) -> bytes:
     if mime not in RAW_TYPES:
         raise RequestError(415, f"unsupported Content-Type {mime!r}: {EXPECTED_BODY}")
     buf = bytearray()
-    async for chunk in _limited(request.stream(), limit):
+    async for chunk in limited(request.stream(), limit):
         buf += chunk
     return bytes(buf)
 
 
 async def _read_multipart(request: Request, limit: int) -> bytes:
-    parser = MultiPartParser(request.headers, _limited(request.stream(), limit), max_files=1, max_fields=16)
+    parser = MultiPartParser(request.headers, limited(request.stream(), limit), max_files=1, max_fields=16)
     try:
         form = await parser.parse()
     except MultiPartException as e:
