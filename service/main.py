@@ -37,6 +37,7 @@ def main() -> None:
         access_log=False,  # our middleware logs each request with its id
         server_header=False,
         timeout_graceful_shutdown=settings.SHUTDOWN_TIMEOUT_S,
+        timeout_keep_alive=settings.KEEPALIVE_S,
         lifespan="on",
     )
 

@@ -43,6 +43,15 @@ class Metrics:
         self.queue_depth = Gauge(
             "freqserve_queue_depth", "Requests waiting for a batch", ["model", "graph"], registry=r
         )
+        self.rejected = Counter(
+            "freqserve_rejected_images",
+            "Images refused by admission control (503 before the body was read)",
+            ["model"],
+            registry=r,
+        )
+        self.in_flight = Gauge(
+            "freqserve_in_flight_images", "Images admitted and not yet answered", ["model"], registry=r
+        )
         self.model_ready = Gauge(
             "freqserve_model_ready",
             "1 when the model is warmed up on the intended execution provider",

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     # ONNX Runtime intra-op threads per session; default: half the cores, so inference and reading share them.
     INTRA_OP_THREADS: int = Field(default_factory=lambda: max(1, usable_cores() // 2), ge=1)
     RETRY_AFTER_S: int = Field(1, ge=0)
+    # Longer than common load-balancer idle timeouts (60 s): the peer closes an idle connection first, so
+    # nobody reuses a connection the server is closing (uvicorn's default 5 s raced httpx's 5 s pool expiry).
+    KEEPALIVE_S: float = Field(75.0, gt=0)
     SHUTDOWN_TIMEOUT_S: float = Field(30.0, ge=0)
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 

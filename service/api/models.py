@@ -54,6 +54,14 @@ def _info(m: ServedModel) -> ModelInfo:
     )
 
 
+def overloaded(name: str, limit: int, retry_after_s: int) -> RequestError:
+    return RequestError(
+        503,
+        f"model {name!r} is overloaded: {limit} images are already in flight; retry later",
+        {"Retry-After": str(retry_after_s)},
+    )
+
+
 def _model(state: ServiceState, name: str) -> ServedModel:
     model = state.models.get(name)
     if model is None:
@@ -97,16 +105,13 @@ async def classify(
         k = model.contract.num_classes
         if not 1 <= top_k <= k:
             raise RequestError(422, f"top_k must be between 1 and {k} (the number of classes of {name!r}), got {top_k}")
-        data = await read_image(request, settings.MAX_BODY_BYTES)
-        check_jpeg_bytes(data)
         try:
-            r = await model.classify(data, top_k)
+            with model.admit():  # before the body is read: overload sheds at once
+                data = await read_image(request, settings.MAX_BODY_BYTES)
+                check_jpeg_bytes(data)
+                r = await model.classify(data, top_k)
         except QueueFull:
-            raise RequestError(
-                503,
-                f"model {name!r} is overloaded: its queue of {settings.QUEUE_SIZE} requests is full; retry later",
-                {"Retry-After": str(settings.RETRY_AFTER_S)},
-            ) from None
+            raise overloaded(name, settings.QUEUE_SIZE, settings.RETRY_AFTER_S) from None
         total = time.perf_counter() - start
         status = 200
     except RequestError as e:

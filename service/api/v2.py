@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, Response
 
 from service.api.body import limited
 from service.api.deps import StateDep, require_api_key
-from service.api.models import PROVIDER_HEADER
+from service.api.models import PROVIDER_HEADER, overloaded
 from service.api.oip import EXTENSIONS, HEADER_LENGTH, INPUT, OUTPUT, encode_infer_response, parse_infer_request
 from service.batching import QueueFull
 from service.errors import RequestError
@@ -99,7 +99,7 @@ async def model_ready(name: str, state: StateDep, version: str | None = None) ->
     return await _answer(run)
 
 
-async def _probabilities(model: ServedModel, images: list[bytes], queue_size: int, retry_s: int) -> np.ndarray:
+async def _probabilities(model: ServedModel, images: list[bytes]) -> np.ndarray:
     """Every image classified (concurrently, so they batch together) -> ``[N, classes]`` probabilities."""
     k = model.contract.num_classes
     for i, data in enumerate(images):
@@ -111,11 +111,7 @@ async def _probabilities(model: ServedModel, images: list[bytes], queue_size: in
     probs = np.zeros((len(images), k), dtype=np.float32)
     for i, r in enumerate(results):
         if isinstance(r, QueueFull):
-            raise RequestError(
-                503,
-                f"model {model.name!r} is overloaded: its queue of {queue_size} requests is full; retry later",
-                {"Retry-After": str(retry_s)},
-            )
+            raise r
         if isinstance(r, RequestError):
             raise RequestError(r.status_code, f"input {INPUT!r} element {i}: {r.detail}", r.headers)
         if isinstance(r, BaseException):
@@ -132,15 +128,20 @@ async def infer(name: str, request: Request, state: StateDep, version: str | Non
 
     async def run() -> Response:
         model = _model(state, name, version)
-        limit = s.MAX_BODY_BYTES * MAX_IMAGES
-        body = bytearray()
-        async for chunk in limited(request.stream(), limit):
-            body += chunk
-        req = parse_infer_request(bytes(body), request.headers.get(HEADER_LENGTH), MAX_IMAGES)
-        for i, data in enumerate(req.images):
-            if len(data) > s.MAX_BODY_BYTES:
-                raise RequestError(413, f"input {INPUT!r} element {i} is larger than {s.MAX_BODY_BYTES} bytes")
-        probs = await _probabilities(model, req.images, s.QUEUE_SIZE, s.RETRY_AFTER_S)
+        try:
+            # Admission before the body is read, for one image: the batch size is known only after.
+            with model.admit():
+                body = bytearray()
+                async for chunk in limited(request.stream(), s.MAX_BODY_BYTES * MAX_IMAGES):
+                    body += chunk
+                req = parse_infer_request(bytes(body), request.headers.get(HEADER_LENGTH), MAX_IMAGES)
+                for i, data in enumerate(req.images):
+                    if len(data) > s.MAX_BODY_BYTES:
+                        raise RequestError(413, f"input {INPUT!r} element {i} is larger than {s.MAX_BODY_BYTES} bytes")
+                with model.admit(len(req.images) - 1):
+                    probs = await _probabilities(model, req.images)
+        except QueueFull:
+            raise overloaded(name, s.QUEUE_SIZE, s.RETRY_AFTER_S) from None
         content, headers = encode_infer_response(name, req, probs, model.contract.labels)
         headers[PROVIDER_HEADER] = model.provider
         return Response(content, headers=headers, media_type=headers.pop("content-type"))

@@ -6,6 +6,8 @@ encode (top-k). What differs per kind is only which graphs run in which order.
 """
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,7 +16,7 @@ from inputs.contract import InputContract
 from inputs.graphs import Feeds, GraphKey
 from inputs.kinds import GraphSpec
 from jpegdct import Limits
-from service.batching import BatchTiming, MicroBatcher
+from service.batching import BatchTiming, MicroBatcher, QueueFull
 from service.metrics import Metrics
 from service.reader import ReaderPool
 from service.registry import LoadedModel
@@ -69,6 +71,9 @@ class ServedModel(ABC):
         self.metrics = metrics
         self.limits = Limits(max_pixels=settings.MAX_PIXELS)
         self.max_batch = settings.MAX_BATCH
+        self.max_in_flight = settings.QUEUE_SIZE
+        self.in_flight = 0  # images admitted and not yet answered (reading, queued or running)
+        metrics.in_flight.labels(self.name).set_function(lambda: self.in_flight)
         self.batchers = {
             key: MicroBatcher(
                 f"{self.name}/{key}",
@@ -80,6 +85,20 @@ class ServedModel(ABC):
             )
             for key, graph in loaded.graphs.items()
         }
+
+    @contextmanager
+    def admit(self, images: int = 1) -> Iterator[None]:
+        """Admission control, before any byte of the body is read: at most ``QUEUE_SIZE`` images in flight
+        per model. Over it, ``QueueFull`` at once (503 + Retry-After), so overload costs no reading or
+        decoding of work that would be thrown away. Runs on the event loop only: no lock needed."""
+        if self.in_flight + images > self.max_in_flight:
+            self.metrics.rejected.labels(self.name).inc(images)
+            raise QueueFull(f"{self.name}: {self.in_flight} images in flight, limit {self.max_in_flight}")
+        self.in_flight += images
+        try:
+            yield
+        finally:
+            self.in_flight -= images
 
     @property
     def input_bytes(self) -> int | None:

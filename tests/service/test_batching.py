@@ -3,7 +3,7 @@
 import asyncio
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import httpx
@@ -95,8 +95,9 @@ async def test_runtime_error_reaches_every_caller_of_the_batch() -> None:
     await b.stop()
 
 
-async def test_http_503_with_retry_after_when_the_queue_is_full(model_dir: Path) -> None:
-    settings = make_settings(model_dir, MAX_BATCH=1, QUEUE_SIZE=1, RETRY_AFTER_S=3)
+async def test_http_503_with_retry_after_before_the_body_is_read(model_dir: Path) -> None:
+    # Two images may be in flight: one in the runtime (held there), one queued; the third is refused.
+    settings = make_settings(model_dir, MAX_BATCH=1, QUEUE_SIZE=2, RETRY_AFTER_S=3)
     async with serve(settings) as (app, client):
         batcher = app.state.service.models["tiny-rgb"].batchers[CLASSIFIER]
         entered, gate = threading.Event(), threading.Event()
@@ -120,13 +121,24 @@ async def test_http_503_with_retry_after_when_the_queue_is_full(model_dir: Path)
         second = asyncio.ensure_future(post())
         while batcher.depth < 1:  # the second one waits in the queue
             await asyncio.sleep(0.01)
-        third = await post()
+
+        async def never_ending_body() -> AsyncIterator[bytes]:
+            yield jpeg()[:100]
+            await asyncio.sleep(3600)  # a body that would take forever: the answer must not wait for it
+            yield b""
+
+        third = await asyncio.wait_for(
+            client.post(
+                "/v1/models/tiny-rgb/classify", content=never_ending_body(), headers={"content-type": "image/jpeg"}
+            ),
+            timeout=5,
+        )
         assert third.status_code == 503
-        assert third.json() == {
-            "detail": "model 'tiny-rgb' is overloaded: its queue of 1 requests is full; retry later"
-        }
+        assert third.json() == {"detail": "model 'tiny-rgb' is overloaded: 2 images are already in flight; retry later"}
         assert third.headers["retry-after"] == "3"
         gate.set()
         assert (await first).status_code == 200 and (await second).status_code == 200
         metrics = (await client.get("/metrics")).text
+        assert 'freqserve_rejected_images_total{model="tiny-rgb"} 1.0' in metrics
+        assert 'freqserve_in_flight_images{model="tiny-rgb"} 0.0' in metrics
         assert 'freqserve_requests_total{model="tiny-rgb",status="503"} 1.0' in metrics

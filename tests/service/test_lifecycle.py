@@ -9,6 +9,7 @@ import onnx
 import pytest
 from pydantic import ValidationError
 
+import service.main
 from inputs.kinds import graph_specs
 from service.app import create_app
 from service.runtime import CPU, CUDA, ModelLoadError, OrtGraph
@@ -169,3 +170,15 @@ def test_fixtures_match_the_kind_table_and_the_documented_interfaces(model_dir: 
             assert [o.name for o in graph.output] == [spec.output]
             for t in spec.inputs:
                 assert f"`{t.name}` {onnx_types[t.dtype]} [N, " in doc, f"{t.name} undocumented"
+
+
+def test_keepalive_outlasts_load_balancer_idle_timeouts_and_reaches_uvicorn(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("FREQSERVE_MODEL_DIR", str(tmp_path))
+    assert Settings().KEEPALIVE_S == 75.0
+    monkeypatch.setenv("FREQSERVE_KEEPALIVE_S", "120")
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(service.main.uvicorn, "run", lambda app, **kw: seen.update(kw))
+    service.main.main()
+    assert seen["timeout_keep_alive"] == 120.0
