@@ -46,7 +46,8 @@ async def measure(args: argparse.Namespace, url: str) -> None:
         goodput = len(ok) / wall
         print(
             f"offered {rate:.1f} req/s ({args.factor:g}x peak, Poisson) for {args.seconds:g} s: "
-            f"{len(samples)} requests, {len(ok)} answered 200, {len(shed)} answered 503, {other} other (errors or transport)"
+            f"{len(samples)} requests, {len(ok)} answered 200, {len(shed)} answered 503, "
+            f"{other} other (errors or transport)"
         )
         if shed:
             print(
