@@ -7,7 +7,8 @@ PIP := $(PY) -m pip -q --disable-pip-version-check
 .PHONY: run test lint bench models bundle clean
 
 DATA ?= ../shared/data/imagewoof2-320/train
-BUNDLED := dct24_resnet dct24_wide rgb_resnet drnet_resnet
+# rgb_resnet first: the others are evaluated against it (paired, McNemar).
+BUNDLED := rgb_resnet dct_learned48_wide dct_drnet
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -59,8 +60,15 @@ bundle: $(VENV)/.dev
 	  $(PY) -m models.checkpoint runs/$$m/final.pt checkpoints/$$m.pt; \
 	  $(PY) -m export --model $$m --checkpoint checkpoints/$$m.pt --out bundled --parity-data $(DATA) \
 	    --parity-count 300 > checkpoints/$$m.export.json; \
-	  $(PY) -m models.evaluate --checkpoint checkpoints/$$m.pt --data $(DATA) --json checkpoints/$$m.eval.json; \
+	  against=; [ $$m = rgb_resnet ] || against="--against checkpoints/rgb_resnet.pt"; \
+	  $(PY) -m models.evaluate --checkpoint checkpoints/$$m.pt --data $(DATA) $$against --json checkpoints/$$m.eval.json; \
 	done
 
 clean:
 	rm -rf $(VENV) build *.egg-info jpegdct/_jpegdct*.so
+
+# Build the real CPU image from the Dockerfile (podman), run it (docker), check it, stop it. Root, Debian;
+# installs podman/docker.io/debootstrap when missing. See scripts/image_test.sh.
+.PHONY: image-test
+image-test:
+	bash scripts/image_test.sh

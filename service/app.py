@@ -59,5 +59,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.include_router(health.router)
     app.include_router(models.router)
+    app.include_router(v2.health_router)
     app.include_router(v2.router)
     return app

@@ -27,6 +27,8 @@ VERSION = "1"  # every model has one version
 MAX_IMAGES = 64  # images per infer request
 
 router = APIRouter(prefix="/v2", tags=["open inference protocol"], dependencies=[Depends(require_api_key)])
+# Health needs no key, as /healthz and /readyz: kubelet and KServe probes send none.
+health_router = APIRouter(prefix="/v2/health", tags=["open inference protocol"])
 
 
 def _error(e: RequestError) -> JSONResponse:
@@ -54,12 +56,12 @@ async def server_metadata() -> dict[str, Any]:
     return {"name": "freqserve", "version": "0.1.0", "extensions": list(EXTENSIONS)}
 
 
-@router.get("/health/live")
+@health_router.get("/live")
 async def live() -> dict[str, bool]:
     return {"live": True}
 
 
-@router.get("/health/ready")
+@health_router.get("/ready")
 async def ready(state: StateDep) -> Any:
     # The protocol answers "not ready" with a 4xx status.
     if not state.ready:

@@ -285,6 +285,10 @@ async def test_401_api_key(model_dir: Path) -> None:
         assert ok.status_code == 200
         assert (await c.get("/healthz")).status_code == 200  # probes need no key
         assert (await c.get("/readyz")).status_code == 200
+        assert (await c.get("/v2/health/live")).status_code == 200  # the v2 probes neither
+        assert (await c.get("/v2/health/ready")).status_code == 200
+        assert (await c.get("/v2/models/tiny-dct")).status_code == 401
+        assert (await c.get("/v2/models/tiny-dct", headers={"X-API-Key": "s3cret"})).status_code == 200
 
 
 # --- 500: our own bugs only ----------------------------------------------------------------------------
