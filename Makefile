@@ -54,12 +54,14 @@ lint: $(VENV)/.dev
 models: $(VENV)/.dev
 	DATA=$(DATA) PY=$(PY) bash scripts/train_models.sh
 
-# Compact float16 checkpoints (checkpoints/) -> ONNX files (bundled/) with the contract inside, parity-checked against torch.
+# Compact float16 checkpoints (checkpoints/) -> ONNX files (bundled/) with the contract inside, parity-checked against
+# torch, and their INT8 twins (bundled/<name>_int8/, QDQ, calibrated on training photos).
 bundle: $(VENV)/.dev
 	set -e; for m in $(BUNDLED); do \
 	  $(PY) -m models.checkpoint runs/$$m/final.pt checkpoints/$$m.pt; \
 	  $(PY) -m export --model $$m --checkpoint checkpoints/$$m.pt --out bundled --parity-data $(DATA) \
 	    --parity-count 300 > checkpoints/$$m.export.json; \
+	  $(PY) -m export.quantize --model $$m --model-dir bundled --calibration-data $(DATA) > checkpoints/$$m.int8.json; \
 	  against=; [ $$m = rgb_resnet ] || against="--against checkpoints/rgb_resnet.pt"; \
 	  $(PY) -m models.evaluate --checkpoint checkpoints/$$m.pt --data $(DATA) $$against --json checkpoints/$$m.eval.json; \
 	done

@@ -14,7 +14,7 @@ $PY -m models.train --model rgb_resnet --data "$D" --epochs 16 --threads 2 --res
 $PY -m models.train --model dct192_gate --data "$D" --epochs 6 --threads 2 --resume --dct-pixel-crops \
     --out runs/dct192_gate
 $PY -m models.select_channels --checkpoint runs/dct192_gate/final.pt --k 48 --name learned48 \
-    --json runs/dct192_gate/learned48.json --heatmap runs/dct192_gate/learned48_channels.png
+    --json checkpoints/learned48.channels.json --heatmap docs/learned48_channels.png
 # 3. The DCT model on the learned preset, 1.5x wide body, chroma merged late.
 $PY -m models.train --model dct_resnet --data "$D" --epochs 16 --threads 2 --resume --dct-pixel-crops \
     --out runs/dct_learned48_wide --model-kwargs "{\"preset\": \"learned48\", $WIDE}"

@@ -1,0 +1,48 @@
+"""INT8 twins: every graph quantized (QDQ), metadata kept with the new name, answers close to the float's."""
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+
+from export.quantize import SUFFIX, quantize_model
+from inputs.kinds import graph_specs, prepare
+from inputs.metadata import NAME
+
+
+def test_int8_twin_of_every_graph_keeps_metadata_and_agrees(
+    exported: tuple, jpegs: list[bytes], tmp_path: Path
+) -> None:
+    name, model, paths = exported
+    folder = paths[0].parent
+    written = quantize_model(folder.parent, name, jpegs[:6])
+    assert [p.name for p in written] == [p.name for p in paths]
+    assert written[0].parent.name == f"{name}{SUFFIX}"
+    specs = graph_specs(model.contract)
+    for key, f_path, q_path in zip(specs, paths, written, strict=True):
+        q = onnx.load(str(q_path))
+        ops = {n.op_type for n in q.graph.node}
+        assert {"QuantizeLinear", "DequantizeLinear"} <= ops
+        props = {p.key: p.value for p in q.metadata_props}
+        assert props[NAME] == f"{name}{SUFFIX}"
+        f_props = {p.key: p.value for p in onnx.load(str(f_path)).metadata_props}
+        assert {k: v for k, v in props.items() if k != NAME} == {k: v for k, v in f_props.items() if k != NAME}
+        fs = ort.InferenceSession(str(f_path), providers=["CPUExecutionProvider"])
+        qs = ort.InferenceSession(str(q_path), providers=["CPUExecutionProvider"])
+        floats, ints = [], []
+        for data in jpegs[6:]:
+            feeds = {k: v[None] for k, v in prepare(model.contract, key, data).items()}
+            floats.append(fs.run(None, feeds)[0])
+            ints.append(qs.run(None, feeds)[0])
+        a, b = np.concatenate(floats).ravel(), np.concatenate(ints).ravel()
+        # 8 bits of a random tiny network: correlated, not equal (the real models' agreement is measured).
+        assert not np.array_equal(a, b) and np.corrcoef(a, b)[0, 1] > 0.8, key
+
+
+def test_quantize_refuses_a_folder_without_graph_files(tmp_path: Path) -> None:
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "weights.onnx").write_bytes(b"")
+    with pytest.raises(ValueError, match="not a graph file name"):
+        quantize_model(tmp_path, "m", [])
