@@ -11,10 +11,7 @@ import argparse
 import asyncio
 import json
 import math
-import signal
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import httpx
@@ -22,7 +19,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.bench_service import REPO, start_server  # noqa: E402
+from bench.bench_service import REPO, server_url  # noqa: E402
 from models.train.data import scan_folder, stratified_split  # noqa: E402  (numpy only, no torch)
 
 
@@ -99,20 +96,8 @@ def main() -> None:
     p.add_argument("--json", type=Path, help="also write the report here")
     p.add_argument("--env", nargs="*", default=[], metavar="KEY=VALUE", help="extra FREQSERVE_* settings")
     args = p.parse_args()
-    if args.url:
-        report = asyncio.run(measure(args, args.url))
-    else:
-        with tempfile.TemporaryDirectory() as tmp:
-            env = dict(kv.split("=", 1) for kv in args.env)
-            proc, url = start_server(args.model_dir, env, Path(tmp) / "server.log")
-            try:
-                report = asyncio.run(measure(args, url))
-            finally:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+    with server_url(args) as url:
+        report = asyncio.run(measure(args, url))
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
 

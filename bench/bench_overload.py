@@ -10,17 +10,14 @@ second) as a fraction of the peak measured in the same run. Targets: 503 median 
 
 import argparse
 import asyncio
-import signal
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.bench_service import REPO, load_images, machine, start_server  # noqa: E402
+from bench.bench_service import REPO, load_images, machine, server_url  # noqa: E402
 from loadtest.runner import closed_loop, open_loop  # noqa: E402
 from loadtest.schedule import arrival_offsets  # noqa: E402
 from loadtest.stats import percentile  # noqa: E402
@@ -76,21 +73,8 @@ def main() -> None:
     p.add_argument("--env", nargs="*", default=[], metavar="KEY=VALUE", help="extra FREQSERVE_* settings")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
-    if args.url:
-        if httpx.URL(args.url).host not in ("127.0.0.1", "localhost", "::1"):
-            raise SystemExit("--url must point at a loopback address")
-        asyncio.run(measure(args, args.url))
-        return
-    with tempfile.TemporaryDirectory() as tmp:
-        proc, url = start_server(args.model_dir, dict(kv.split("=", 1) for kv in args.env), Path(tmp) / "server.log")
-        try:
-            asyncio.run(measure(args, url))
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    with server_url(args) as url:
+        asyncio.run(measure(args, url))
 
 
 if __name__ == "__main__":

@@ -19,6 +19,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -90,6 +92,38 @@ def start_server(model_dir: Path, extra_env: dict[str, str], log_path: Path) -> 
         time.sleep(0.2)
     proc.terminate()
     raise SystemExit(f"server not ready after 180 s:\n{log_path.read_text()[-4000:]}")
+
+
+@contextmanager
+def serving(model_dir: Path, env: list[str]) -> Iterator[tuple[str, int]]:
+    """A ``python -m service`` on a free loopback port for the block: yields (url, pid); SIGTERM after.
+
+    ``env``: ``KEY=VALUE`` strings (the scripts' ``--env``), extra FREQSERVE_* settings."""
+    extra = dict(kv.split("=", 1) for kv in env)
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, url = start_server(model_dir, extra, Path(tmp) / "server.log")
+        try:
+            if extra:
+                print(f"server settings: {json.dumps(extra)}")
+            yield url, proc.pid
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@contextmanager
+def server_url(args: argparse.Namespace) -> Iterator[str]:
+    """``--url`` (a running server, loopback only: no traffic leaves the machine), else a fresh one."""
+    if args.url:
+        if httpx.URL(args.url).host not in ("127.0.0.1", "localhost", "::1"):
+            raise SystemExit("--url must point at a loopback address")
+        yield args.url
+        return
+    with serving(args.model_dir, args.env) as (url, _):
+        yield url
 
 
 def batch_means(metrics_text: str) -> dict[str, tuple[float, float]]:
@@ -262,26 +296,8 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", type=Path, help="also write every cell's figures here (MODEL_CARD's table reads it)")
     args = p.parse_args()
-    if args.url:
-        host = httpx.URL(args.url).host
-        if host not in ("127.0.0.1", "localhost", "::1"):
-            raise SystemExit("--url must point at a loopback address")
-        asyncio.run(bench(args, args.url))
-        return
-    extra = dict(kv.split("=", 1) for kv in args.env)
-    with tempfile.TemporaryDirectory() as tmp:
-        log = Path(tmp) / "server.log"
-        proc, url = start_server(args.model_dir, extra, log)
-        try:
-            if extra:
-                print(f"server settings: {json.dumps(extra)}")
-            asyncio.run(bench(args, url))
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    with server_url(args) as url:
+        asyncio.run(bench(args, url))
 
 
 if __name__ == "__main__":

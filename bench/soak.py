@@ -11,17 +11,14 @@ transport errors and the server's RSS at the start and end of the soak (growth t
 
 import argparse
 import asyncio
-import signal
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.bench_service import REPO, load_images, machine, start_server  # noqa: E402
+from bench.bench_service import REPO, load_images, machine, serving  # noqa: E402
 from loadtest.runner import closed_loop, open_loop  # noqa: E402
 from loadtest.schedule import arrival_offsets  # noqa: E402
 from loadtest.stats import errors_by_status  # noqa: E402
@@ -80,16 +77,8 @@ def main() -> None:
     p.add_argument("--env", nargs="*", default=[], metavar="KEY=VALUE", help="extra FREQSERVE_* settings")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        proc, url = start_server(args.model_dir, dict(kv.split("=", 1) for kv in args.env), Path(tmp) / "server.log")
-        try:
-            asyncio.run(soak(args, url, proc.pid))
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    with serving(args.model_dir, args.env) as (url, pid):
+        asyncio.run(soak(args, url, pid))
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from torch import nn
 from inputs.contract import InputContract
 from models.dct_resnet import DCTResNet
 from models.drnet import DynamicResolution, ResolutionBN, ResolutionPredictor, _reset_resolution_bns
-from models.layers import default_labels
+from models.layers import default_labels, init_weights
 from models.variants import register_model
 
 
@@ -25,6 +25,7 @@ class DCTDRNet(DynamicResolution, DCTResNet):
         r = len(contract.resolutions)
         super().__init__(contract, norm=lambda c: ResolutionBN(c, r), **kwargs)
         self.predictor = ResolutionPredictor(r)
+        init_weights(self.predictor)
         _reset_resolution_bns(self)
         self.path_calls = [0] * r
 

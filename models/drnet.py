@@ -19,8 +19,8 @@ from torch import nn
 
 from inputs.contract import InputContract
 from inputs.graphs import PREDICTOR, GraphKey, path_key
-from models.layers import RGB_DEFAULT_MEAN, RGB_DEFAULT_STD, InputStats, ResNetBody, default_labels, init_weights
-from models.rgb_resnet import rgb_stem
+from models.layers import default_labels, init_weights
+from models.rgb_resnet import RGBResNet
 from models.variants import register_model
 
 
@@ -113,7 +113,9 @@ def _reset_resolution_bns(model: nn.Module) -> None:
                 nn.init.zeros_(bn.bias)
 
 
-class DRNet(DynamicResolution, InputStats):
+class DRNet(DynamicResolution, RGBResNet):
+    """The RGB ResNet with resolution-aware BatchNorm and a resolution predictor."""
+
     def __init__(
         self,
         contract: InputContract,
@@ -121,21 +123,16 @@ class DRNet(DynamicResolution, InputStats):
         depths: Sequence[int] = (2, 2, 2, 2),
         dropout: float = 0.0,
     ) -> None:
-        super().__init__()
-        self.contract = contract
         r = len(contract.resolutions)
-        self._init_stats(contract.mean or RGB_DEFAULT_MEAN, contract.std or RGB_DEFAULT_STD)
-        norm: Callable[[int], nn.Module] = lambda c: ResolutionBN(c, r)  # noqa: E731
-        self.stem = nn.Sequential(*rgb_stem(widths[0], norm))
-        self.body = ResNetBody(widths, depths, contract.num_classes, norm=norm, dropout=dropout)
+        super().__init__(contract, widths, depths, dropout, norm=lambda c: ResolutionBN(c, r))
         self.predictor = ResolutionPredictor(r)
-        init_weights(self)
+        init_weights(self.predictor)
         _reset_resolution_bns(self)
         self.path_calls = [0] * r  # images each path has classified (inference bookkeeping, tests)
 
     def path_forward(self, image: torch.Tensor) -> torch.Tensor:
         """uint8 NHWC images at the active resolution -> logits."""
-        return self.body(self.stem(self.normalize_rgb(image)))
+        return RGBResNet.forward(self, image)
 
 
 class DRNetPath(nn.Module):

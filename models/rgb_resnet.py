@@ -29,12 +29,14 @@ class RGBResNet(InputStats):
         widths: Sequence[int] = (32, 64, 128, 256),
         depths: Sequence[int] = (2, 2, 2, 2),
         dropout: float = 0.0,
+        norm: Callable[[int], nn.Module] = nn.BatchNorm2d,
     ) -> None:
+        """``norm`` builds every normalization layer (DRNet's are resolution-aware)."""
         super().__init__()
         self.contract = contract
         self._init_stats(contract.mean or RGB_DEFAULT_MEAN, contract.std or RGB_DEFAULT_STD)
-        self.stem = nn.Sequential(*rgb_stem(widths[0]))
-        self.body = ResNetBody(widths, depths, contract.num_classes, dropout=dropout)
+        self.stem = nn.Sequential(*rgb_stem(widths[0], norm))
+        self.body = ResNetBody(widths, depths, contract.num_classes, norm=norm, dropout=dropout)
         init_weights(self)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:

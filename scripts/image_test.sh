@@ -28,7 +28,7 @@ die() {
 }
 
 IMAGE=${IMAGE:-localhost/freqserve:cpu-test}
-MODEL=${MODEL:-dct24_resnet}
+MODEL=${MODEL:-dct_learned48_wide}
 DATA=${DATA:-../shared/data/imagewoof2-320/train}
 SUITE=bookworm
 # crun (podman's default) refuses these machines' cgroups ("cgroups in hybrid mode not supported"); runc works.

@@ -3,6 +3,8 @@ from pathlib import Path
 
 import pytest
 
+from export.quantize import SUFFIX
+from jpegdct.channels import PRESETS
 from models.evaluate import served_name
 from models.registry import list_models
 
@@ -30,11 +32,17 @@ def test_there_are_committed_reports() -> None:
 def test_committed_reports_name_what_exists(report: Path) -> None:
     """Regression: reports named a checkpoint under bundled/checkpoints/ and the wrong model."""
     doc = json.loads(report.read_text())
-    name = report.name.split(".")[0]
-    if report.name.endswith(".eval.json"):
+    name, kind = report.name.split(".")[0], report.name.split(".")[-2]
+    if kind == "eval":
         assert doc["model"] == name
         assert doc["registered_model"] in list_models()
         assert (REPO / doc["checkpoint"]).is_file(), doc["checkpoint"]
-    else:  # export report: the ONNX files it wrote are the bundled ones
-        assert doc["files"] and all(Path(f).parts[:2] == ("bundled", name) for f in doc["files"])
+    elif kind in ("export", "int8"):  # the ONNX files it wrote are the bundled ones
+        folder = name if kind == "export" else f"{name}{SUFFIX}"
+        assert doc["files"] and all(Path(f).parts[:2] == ("bundled", folder) for f in doc["files"])
         assert all((REPO / f).is_file() for f in doc["files"])
+    elif kind == "channels":  # a learned selection: the preset in jpegdct is exactly what the gate chose
+        preset = PRESETS[doc["preset"]["name"]]
+        assert (list(preset.luma), list(preset.chroma)) == (doc["preset"]["luma"], doc["preset"]["chroma"])
+    else:
+        raise AssertionError(f"unknown report kind {kind!r}: add its check here")
