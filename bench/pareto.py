@@ -16,30 +16,51 @@ from pathlib import Path
 from typing import Any
 
 DCT_KINDS = ("dct", "dct_drnet")
+SUFFIX = "_int8"  # export.quantize.SUFFIX (this script stays free of the export package's torch imports)
 
 
 def standard_error(p: float, n: int) -> float:
     return math.sqrt(p * (1 - p) / n)
 
 
-def rows(evals: list[dict[str, Any]], bench: dict[str, Any], concurrency: int) -> list[dict[str, Any]]:
-    rate = {(r["model"]): r for r in bench["results"] if r["concurrency"] == concurrency}
+def int8_evals(evals: list[dict[str, Any]], served: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows for the ``<name>_int8`` twins the service measured: the float twin's cost figures (same
+    graph, same inputs; thop counts MACs, not their precision), the served top-1 and paired comparison."""
+    by_name = {e["model"]: e for e in evals}
     out = []
-    for e in evals:
-        served = rate.get(e["model"])
+    for name, row in served.get("models", {}).items():
+        twin = by_name.get(name.removesuffix(SUFFIX))
+        if name.endswith(SUFFIX) and twin is not None:
+            out.append(
+                twin
+                | {"model": name, "top1": row["top1"], "val_images": served["photos"], "against": row.get("against")}
+                | {"train_seconds": None, "agreement_with_float": row.get("agreement_with_float")}
+            )
+    return out
+
+
+def rows(
+    evals: list[dict[str, Any]], bench: dict[str, Any], concurrency: int, served: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    rate = {(r["model"]): r for r in bench["results"] if r["concurrency"] == concurrency}
+    served = served or {}
+    out = []
+    for e in [*evals, *int8_evals(evals, served)]:
+        cell = rate.get(e["model"])
         out.append(
             {
                 "model": e["model"],
-                "kind": served["kind"] if served else "?",
+                "kind": cell["kind"] if cell else "?",
                 "top1": e["top1"],
                 "se": standard_error(e["top1"], e["val_images"]),
                 "n": e["val_images"],
                 "gflops": e["gflops"],
                 "params": e["params"],
                 "bytes": e["input_bytes"],
-                "img_per_s": served["img_per_s"] if served else float("nan"),
+                "img_per_s": cell["img_per_s"] if cell else float("nan"),
                 "train_min": (e.get("train_seconds") or float("nan")) / 60,
                 "against": e.get("against"),
+                "served_top1": served.get("models", {}).get(e["model"], {}).get("top1"),
             }
         )
     return sorted(out, key=lambda r: -r["top1"])
@@ -47,9 +68,9 @@ def rows(evals: list[dict[str, Any]], bench: dict[str, Any], concurrency: int) -
 
 def markdown(table: list[dict[str, Any]], concurrency: int) -> str:
     lines = [
-        f"| model | kind | val top-1 ± SE | GFLOPs | params | bytes / image to the runtime | img/s at c={concurrency} "
-        "| training wall time | vs RGB baseline on the same photos (McNemar) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        f"| model | kind | val top-1 ± SE | top-1 through the service | GFLOPs | params | bytes / image to the runtime "
+        f"| img/s at c={concurrency} | training wall time | vs RGB baseline on the same photos (McNemar) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in table:
         a = r["against"]
@@ -58,9 +79,11 @@ def markdown(table: list[dict[str, Any]], concurrency: int) -> str:
             if a and "only_this_right" in a
             else "(the baseline)"
         )
+        via = f"{100 * r['served_top1']:.1f}%" if r["served_top1"] is not None else "-"
+        wall = f"{r['train_min']:.0f} min" if not math.isnan(r["train_min"]) else "-"
         lines.append(
-            f"| `{r['model']}` | {r['kind']} | {100 * r['top1']:.1f}% ± {100 * r['se']:.1f} | {r['gflops']:.3f} | "
-            f"{r['params'] / 1e6:.2f} M | {r['bytes']:,.0f} | {r['img_per_s']:.0f} | {r['train_min']:.0f} min | "
+            f"| `{r['model']}` | {r['kind']} | {100 * r['top1']:.1f}% ± {100 * r['se']:.1f} | {via} | "
+            f"{r['gflops']:.3f} | {r['params'] / 1e6:.2f} M | {r['bytes']:,.0f} | {r['img_per_s']:.0f} | {wall} | "
             f"{paired} |"
         )
     return "\n".join(lines)
@@ -100,10 +123,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--evals", nargs="+", type=Path, required=True)
     p.add_argument("--bench", type=Path, required=True)
     p.add_argument("--concurrency", type=int, default=16)
+    p.add_argument("--served", type=Path, default=None, help="bench/accuracy.py --json: top-1 through the service")
     p.add_argument("--plot", type=Path, default=None)
     a = p.parse_args(argv)
     evals = [json.loads(f.read_text()) for f in a.evals]
-    table = rows(evals, json.loads(a.bench.read_text()), a.concurrency)
+    served = json.loads(a.served.read_text()) if a.served else None
+    table = rows(evals, json.loads(a.bench.read_text()), a.concurrency, served)
     print(markdown(table, a.concurrency))
     if a.plot:
         plot(table, a.plot, a.concurrency)

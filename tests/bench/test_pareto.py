@@ -50,7 +50,9 @@ def test_markdown_has_one_row_per_model_with_its_paired_comparison() -> None:
     text = markdown(rows(EVALS, BENCH, 16), 16)
     lines = text.splitlines()
     assert len(lines) == 4 and "img/s at c=16" in lines[0]
-    assert "| `dct` | dct | 78.0% ± 1.4 |" in lines[2] and "90 right only here, 63 only for RGB, p = 0.035" in lines[2]
+    assert (
+        "| `dct` | dct | 78.0% ± 1.4 | - |" in lines[2] and "90 right only here, 63 only for RGB, p = 0.035" in lines[2]
+    )
     assert "(the baseline)" in lines[3]
 
 
@@ -58,3 +60,22 @@ def test_plot_writes_a_png(tmp_path: Path) -> None:
     out = tmp_path / "p.png"
     plot(rows(EVALS, BENCH, 16), out, 16)
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_int8_twins_take_the_served_top1_and_the_float_twins_costs() -> None:
+    served = {
+        "photos": 900,
+        "models": {
+            "dct": {"top1": 0.781},
+            "dct_int8": {"top1": 0.776, "agreement_with_float": 0.985, "against": None},
+        },
+    }
+    bench = {
+        "results": [*BENCH["results"], {"model": "dct_int8", "kind": "dct", "concurrency": 16, "img_per_s": 260.0}]
+    }
+    table = {r["model"]: r for r in rows(EVALS, bench, 16, served)}
+    q = table["dct_int8"]
+    assert (q["top1"], q["gflops"], q["img_per_s"], q["served_top1"]) == (0.776, 0.32, 260.0, 0.776)
+    assert math.isnan(q["train_min"])
+    assert table["dct"]["served_top1"] == 0.781 and table["rgb"]["served_top1"] is None
+    assert "| `dct_int8` | dct | 77.6% ± 1.4 | 77.6% |" in markdown(list(table.values()), 16)
