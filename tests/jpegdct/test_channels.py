@@ -1,4 +1,4 @@
-"""jpegdct.channels: DCTNet's static channel presets, exactly as the issue lists them."""
+"""jpegdct.channels: DCTNet's static channel presets, exactly as the issue lists them, and the learned one."""
 
 import pytest
 
@@ -23,6 +23,12 @@ EXPECTED = {
         [0, 1, 2, 8, 9, 10, 16, 17, 24, 25],
     ),
     "dct192": (list(range(64)), list(range(64))),
+    # The trained gate's choice (checkpoints/learned48.channels.json; tests/models/test_evaluate.py checks
+    # that the preset equals that file).
+    "learned48": (
+        [0, 1, 2, 5, 8, 16, 19, 24, 25, 27, 28, 35, 36, 42, 46, 48, 49, 50, 51, 56, 57, 58],
+        [0, 1, 2, 8, 9, 15, 24, 25, 28, 33, 34, 38, 41],
+    ),
 }
 
 # Whether each channel list is closed under (v, u) -> (u, v), i.e. whether a transposing orientation
@@ -34,6 +40,7 @@ CLOSED = {
     "dct48": (True, True),
     "dct64": (False, False),  # luma has (6, 0..5) but not (0..5, 6) beyond u = 1; chroma (3, 0) but not (0, 3)
     "dct192": (True, True),
+    "learned48": (False, False),  # a learned set: (0, 5) without (5, 0), for one
 }
 
 
@@ -49,7 +56,7 @@ def test_preset_exact_lists(name: str) -> None:
     assert list(preset.luma) == luma
     assert list(preset.chroma) == chroma
     assert preset.per_component == (preset.luma, preset.chroma, preset.chroma)
-    assert preset.num_channels == int(name[3:]) == len(luma) + 2 * len(chroma)
+    assert preset.num_channels == int(name.lstrip("abcdefghijklmnopqrstuvwxyz")) == len(luma) + 2 * len(chroma)
     for chans in (preset.luma, preset.chroma):
         assert list(chans) == sorted(set(chans)) and all(0 <= c < 64 for c in chans)
         assert chans[0] == 0  # DC always kept
