@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 D=${DATA:-../shared/data/imagewoof2-320/train}
 PY=${PY:-.venv/bin/python}
-for preset in learned48 dct24 dct48 dct64; do
+for preset in learned48 dct24 dct64 dct48; do
   $PY -m models.train --model dct_resnet --data "$D" --epochs 8 --threads 2 --resume --dct-pixel-crops \
       --out "runs/presets_$preset" --model-kwargs "{\"preset\": \"$preset\"}"
 done
