@@ -112,14 +112,22 @@ def cached_arrays(
 def dct_arrays(files: Sequence[Path], contract: InputContract, margin: int, cache_dir: Path) -> dict[str, np.ndarray]:
     """DCT inputs on a grid ``margin`` blocks larger than the contract's (for random crops)."""
     gh, gw = contract.grid
+    # Everything but the grid from the contract: its source scale decides the DCT-domain downscale (a
+    # DCT-domain DRNet's half path reads photos downscaled 2x), so it is part of the cache key too.
     big = InputContract(
-        kind="dct", class_ids=("x",), labels=("x",), preset=contract.preset, grid=(gh + margin, gw + margin)
+        kind="dct",
+        class_ids=("x",),
+        labels=("x",),
+        preset=contract.preset,
+        grid=(gh + margin, gw + margin),
+        source_short=contract.source_short,
     )
 
     def build(data: bytes) -> dict[str, np.ndarray]:
         return dct_input(data, big).feeds()
 
-    return cached_arrays(files, f"dct-{contract.preset}-{gh + margin}x{gw + margin}", build, cache_dir)
+    spec = f"dct-{contract.preset}-{gh + margin}x{gw + margin}-s{contract.source_short}"
+    return cached_arrays(files, spec, build, cache_dir)
 
 
 def rgb_arrays(files: Sequence[Path], resize_short: int, cache_dir: Path) -> dict[str, np.ndarray]:
