@@ -20,14 +20,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.bench_service import REPO, server_url  # noqa: E402
+from models.paired import mcnemar  # noqa: E402  (numpy only, no torch)
 from models.train.data import scan_folder, stratified_split  # noqa: E402  (numpy only, no torch)
-
-
-def mcnemar_p(a: np.ndarray, b: np.ndarray) -> tuple[int, int, float]:
-    only_a, only_b = int((a & ~b).sum()), int((~a & b).sum())
-    n, k = only_a + only_b, min(only_a, only_b)
-    p = min(1.0, 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2**n) if n else 1.0
-    return only_a, only_b, p
 
 
 async def predictions(client: httpx.AsyncClient, model: str, files: list[Path], concurrency: int) -> list[str]:
@@ -70,9 +64,12 @@ async def measure(args: argparse.Namespace, url: str) -> dict:
         row: dict = {"top1": top1, "se": math.sqrt(top1 * (1 - top1) / n)}
         line = f"{m:<24} top-1 {100 * top1:5.1f}% ± {100 * row['se']:.1f}"
         if args.baseline in right and m != args.baseline:
-            a, b, p = mcnemar_p(right[m], right[args.baseline])
-            row["against"] = {"model": args.baseline, "only_this_right": a, "only_other_right": b, "p_value": p}
-            line += f"   vs {args.baseline}: {a} right only here, {b} only there, McNemar p = {p:.3g}"
+            paired = mcnemar(right[m], right[args.baseline])
+            row["against"] = {"model": args.baseline, **paired}
+            line += (
+                f"   vs {args.baseline}: {paired['only_this_right']} right only here, "
+                f"{paired['only_other_right']} only there, McNemar p = {paired['p_value']:.3g}"
+            )
         twin = m.removesuffix("_int8")
         if m.endswith("_int8") and twin in preds:
             agree = float((preds[m] == preds[twin]).mean())

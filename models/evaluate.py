@@ -20,7 +20,8 @@ from torch import nn
 from inputs.graphs import PREDICTOR, path_key
 from inputs.kinds import entry_graph, graph_specs
 from models.checkpoint import load_model
-from models.measure import count_gflops, count_params, example_inputs, mcnemar, per_class_top1, top1
+from models.measure import count_gflops, count_params, example_inputs, per_class_top1, top1
+from models.paired import mcnemar
 from models.train.batches import make_batches, path_batches
 from models.train.data import ImageFolder, scan_folder, stratified_split, thumbnail_arrays
 from models.train.drnet import dynamic_metrics, path_gflops

@@ -1,8 +1,7 @@
-"""What we report about a model: FLOPs, parameters, example inputs, top-1, McNemar's paired test."""
+"""What we report about a model: FLOPs, parameters, example inputs, top-1 (McNemar's paired test is in
+``models.paired``, torch-free for the benchmarks)."""
 
 import copy
-import math
-from typing import Any
 
 import numpy as np
 import torch
@@ -43,13 +42,3 @@ def top1(logits: np.ndarray, targets: np.ndarray) -> float:
 def per_class_top1(logits: np.ndarray, targets: np.ndarray, labels: tuple[str, ...]) -> dict[str, float]:
     pred = logits.argmax(1)
     return {labels[c]: float((pred[targets == c] == c).mean()) for c in np.unique(targets)}
-
-
-def mcnemar(this_correct: np.ndarray, other_correct: np.ndarray) -> dict[str, Any]:
-    """Paired comparison of two classifiers on the same images: discordant counts and McNemar's exact
-    (binomial) two-sided p-value for "both are equally accurate"."""
-    a, b = np.asarray(this_correct, bool), np.asarray(other_correct, bool)
-    only_this, only_other = int((a & ~b).sum()), int((~a & b).sum())
-    n, k = only_this + only_other, min(only_this, only_other)
-    p = min(1.0, 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2**n) if n else 1.0
-    return {"only_this_right": only_this, "only_other_right": only_other, "p_value": p}

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from models.measure import mcnemar
+from models.paired import mcnemar
 
 
 def test_mcnemar_counts_the_discordant_photos_and_gives_the_exact_p_value() -> None:
