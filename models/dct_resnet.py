@@ -25,7 +25,42 @@ def _conv_bn(cin: int, cout: int, relu: bool, norm: NormFactory = nn.BatchNorm2d
     return nn.Sequential(*layers, nn.ReLU(inplace=True)) if relu else nn.Sequential(*layers)
 
 
-class DCTResNet(InputStats):
+class DCTInput(InputStats):
+    """Base of the DCT-input families: the contract, the per-channel statistics over the preset's channels,
+    and the dequantization every one of them does first (inside the graph, so on the accelerator)."""
+
+    def _init_dct(self, contract: InputContract) -> None:
+        self.contract = contract
+        n = contract.channel_preset.num_channels
+        self._init_stats(contract.mean or (0.0,) * n, contract.std or (1.0,) * n)
+        self.n_luma = len(contract.channel_preset.luma)
+
+    def dequantize_planes(
+        self, luma: torch.Tensor, chroma: torch.Tensor, luma_q: torch.Tensor, chroma_q: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """int16 coefficients x steps, luma and chroma each on its own block grid (float)."""
+        return luma.float() * luma_q[:, :, None, None], chroma.float() * chroma_q[:, :, None, None]
+
+    def dequantize(
+        self, luma: torch.Tensor, chroma: torch.Tensor, luma_q: torch.Tensor, chroma_q: torch.Tensor
+    ) -> torch.Tensor:
+        """int16 coefficients x steps, chroma upsampled to the luma grid -> ``[N, C, gh, gw]`` float."""
+        y, c = self.dequantize_planes(luma, chroma, luma_q, chroma_q)
+        return torch.cat([y, F.interpolate(c, scale_factor=2.0, mode="nearest")], dim=1)
+
+    def normalized_planes(
+        self, luma: torch.Tensor, chroma: torch.Tensor, luma_q: torch.Tensor, chroma_q: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Dequantized and normalized luma and chroma, each on its own grid."""
+        nl = self.n_luma
+        y, c = self.dequantize_planes(luma, chroma, luma_q, chroma_q)
+        return (y - self.mean[:, :nl]) / self.std[:, :nl], (c - self.mean[:, nl:]) / self.std[:, nl:]
+
+    def stats_input(self, *inputs: torch.Tensor) -> torch.Tensor:
+        return self.dequantize(*inputs)
+
+
+class DCTResNet(DCTInput):
     """``chroma_merge``: "upsample" (2x nearest chroma joins the luma before the stem) or "late" (chroma gets
     its own conv on the 16x16 chroma grid and is added after stage 2, where the luma grid is 16x16 too).
 
@@ -46,11 +81,8 @@ class DCTResNet(InputStats):
             raise ValueError(f"chroma_merge must be one of {CHROMA_MERGES}, got {chroma_merge!r}")
         if chroma_merge == "late" and strides is not None and strides[0] * strides[1] != 2:
             raise ValueError("chroma_merge='late' needs stages 1-2 to halve the grid once (to the chroma grid)")
-        self.contract = contract
-        preset = contract.channel_preset
-        n = preset.num_channels
-        self._init_stats(contract.mean or (0.0,) * n, contract.std or (1.0,) * n)
-        self.n_luma = len(preset.luma)
+        self._init_dct(contract)
+        n = contract.channel_preset.num_channels
         self.chroma_merge = chroma_merge
         # The DCT input is already 8x downsampled: one 3x3 conv adapts channels, no stride, no pooling.
         stem_in = n if chroma_merge == "upsample" else self.n_luma
@@ -61,31 +93,13 @@ class DCTResNet(InputStats):
             self.chroma_stem = _conv_bn(n - self.n_luma, widths[1], relu=False, norm=norm)
         init_weights(self)
 
-    def dequantize_planes(
-        self, luma: torch.Tensor, chroma: torch.Tensor, luma_q: torch.Tensor, chroma_q: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """int16 coefficients x steps, luma and chroma each on its own block grid (float)."""
-        return luma.float() * luma_q[:, :, None, None], chroma.float() * chroma_q[:, :, None, None]
-
-    def dequantize(
-        self, luma: torch.Tensor, chroma: torch.Tensor, luma_q: torch.Tensor, chroma_q: torch.Tensor
-    ) -> torch.Tensor:
-        """int16 coefficients x steps, chroma upsampled to the luma grid -> ``[N, C, gh, gw]`` float."""
-        y, c = self.dequantize_planes(luma, chroma, luma_q, chroma_q)
-        return torch.cat([y, F.interpolate(c, scale_factor=2.0, mode="nearest")], dim=1)
-
-    def stats_input(self, *inputs: torch.Tensor) -> torch.Tensor:
-        return self.dequantize(*inputs)
-
     def forward(
         self, luma: torch.Tensor, chroma: torch.Tensor, luma_q: torch.Tensor, chroma_q: torch.Tensor
     ) -> torch.Tensor:
         if self.chroma_merge == "upsample":
             x = (self.dequantize(luma, chroma, luma_q, chroma_q) - self.mean) / self.std
             return self.body(self.stem(x))
-        nl = self.n_luma
-        y, c = self.dequantize_planes(luma, chroma, luma_q, chroma_q)
-        y, c = (y - self.mean[:, :nl]) / self.std[:, :nl], (c - self.mean[:, nl:]) / self.std[:, nl:]
+        y, c = self.normalized_planes(luma, chroma, luma_q, chroma_q)
         stages = self.body.stages
         x = stages[1](stages[0](self.stem(y)))
         x = F.relu(x + self.chroma_stem(c))

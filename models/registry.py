@@ -8,7 +8,15 @@ from typing import Any
 
 from torch import nn
 
-from models import channel_gate, dct_drnet, dct_resnet, drnet, rgb_resnet  # noqa: F401  (registers their variants)
+from models import (  # noqa: F401  (registers their variants)
+    channel_gate,
+    dct_drnet,
+    dct_resnet,
+    drnet,
+    dynopool,
+    octave,
+    rgb_resnet,
+)
 from models.variants import VARIANTS
 
 

@@ -9,12 +9,16 @@ VARIANTS = {
     "rgb_resnet": {"size": 48, "resize_short": 60},
     "drnet_resnet": {"resolutions": (48, 40, 32), "resize_short": 60, "thumbnail": 8},
     "dct_drnet": {"resolutions": (64, 32), "thumbnail": 8, "source_short": 64},
+    "octave_dct_resnet": {"grid": (16, 16)},
+    "dynopool_dct_resnet": {"grid": (16, 16), "chroma_merge": "late"},
 }
 EXPECTED_FILES = {
     "dct24_resnet": ["model.onnx"],
     "rgb_resnet": ["model.onnx"],
     "drnet_resnet": ["predictor.onnx", "path_48.onnx", "path_40.onnx", "path_32.onnx"],
     "dct_drnet": ["predictor.onnx", "path_64.onnx", "path_32.onnx"],
+    "octave_dct_resnet": ["model.onnx"],
+    "dynopool_dct_resnet": ["model.onnx"],
 }
 
 

@@ -18,11 +18,16 @@ TINY_INPUTS = {
     "dct_drnet": {"resolutions": (64, 32), "thumbnail": 8, "source_short": 64},
 }
 
+# Per model: what its family needs beyond its kind's tiny inputs (four octave stages need a grid of 16).
+TINY_BY_NAME = {"octave_dct_resnet": {"grid": (16, 16)}}
+
 
 def tiny(name: str, **extra: object) -> torch.nn.Module:
     """A tiny instance of a registered model; ``extra`` kwargs override or add to the tiny defaults."""
     kind = create_model(name, num_classes=NUM_CLASSES).contract.kind
-    return create_model(name, num_classes=NUM_CLASSES, **(TINY | TINY_INPUTS[kind] | extra))
+    return create_model(
+        name, num_classes=NUM_CLASSES, **(TINY | TINY_INPUTS[kind] | TINY_BY_NAME.get(name, {}) | extra)
+    )
 
 
 # Per input dtype: a plausible random range (quantized coefficients, quantization steps, pixels).
