@@ -1,5 +1,5 @@
 """Layers every family shares: the ResNet body (BasicBlock stages, global pooling, linear head), the
-input-statistics base class, weight init and BatchNorm folding.
+input-statistics base class, weight init and BatchNorm as a per-channel affine for export.
 
 ``norm`` builds each normalization layer, so DRNet can swap in resolution-aware BatchNorm while the
 convolutions stay shared.
@@ -10,7 +10,6 @@ from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
-from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from inputs.graphs import CLASSIFIER, GraphKey
 
@@ -139,26 +138,33 @@ def default_labels(num_classes: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return ids, ids
 
 
-def fold_batchnorm(module: nn.Module) -> nn.Module:
-    """A copy with every BatchNorm that directly follows a Conv2d (same Sequential, or a conv<k>/bn<k> pair)
-    folded into it: what export writes, so the runtime does one op where training had two."""
+class ChannelAffine(nn.Module):
+    """``x * scale + shift`` per channel: an eval-mode BatchNorm written out (see ``batchnorm_as_affine``)."""
+
+    def __init__(self, bn: nn.BatchNorm2d) -> None:
+        super().__init__()
+        scale = bn.weight.detach() / torch.sqrt(bn.running_var + bn.eps)
+        self.register_buffer("scale", scale.view(1, -1, 1, 1).clone())
+        self.register_buffer("shift", (bn.bias.detach() - bn.running_mean * scale).view(1, -1, 1, 1).clone())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.scale + self.shift
+
+
+def batchnorm_as_affine(module: nn.Module) -> nn.Module:
+    """An eval copy with every BatchNorm2d as a per-channel ``ChannelAffine``: what export writes.
+
+    Why not fold them into the convolutions here: the convolutions then keep the checkpoint's own weights,
+    which are float16 values, so the file can store them as float16 with no loss (``export.onnx_export``);
+    ONNX Runtime folds the Mul/Add into the Conv when it loads the graph, so the runtime still does one op."""
     module = copy.deepcopy(module).eval()
 
-    def fold_in(parent: nn.Module) -> None:
-        names = list(parent._modules)
-        for i, name in enumerate(names):
-            child = parent._modules[name]
+    def replace_in(parent: nn.Module) -> None:
+        for name, child in parent.named_children():
             if isinstance(child, nn.BatchNorm2d):
-                prev = None
-                if i > 0 and isinstance(parent._modules[names[i - 1]], nn.Conv2d):
-                    prev = names[i - 1]
-                elif name.startswith("bn") and isinstance(parent._modules.get("conv" + name[2:]), nn.Conv2d):
-                    prev = "conv" + name[2:]
-                if prev is not None:
-                    parent._modules[prev] = fuse_conv_bn_eval(parent._modules[prev], child)
-                    parent._modules[name] = nn.Identity()
-            elif child is not None:
-                fold_in(child)
+                setattr(parent, name, ChannelAffine(child))
+            else:
+                replace_in(child)
 
-    fold_in(module)
+    replace_in(module)
     return module

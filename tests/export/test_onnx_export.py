@@ -1,10 +1,18 @@
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
 import onnx
 import onnxruntime as ort
+import torch
+from onnx import numpy_helper
 
-from export.onnx_export import OPSET
+from export.onnx_export import HALF_MIN_ELEMENTS, OPSET, export_model, store_half
+from export.parity import assert_parity, check_parity
 from inputs.contract import InputContract
 from inputs.kinds import graph_specs
-from tests.support.exported import EXPECTED_FILES
+from models.registry import create_model
+from tests.support.exported import EXPECTED_FILES, TINY, VARIANTS, randomize_bn
 
 
 def test_files_opset_and_checker(exported: tuple) -> None:
@@ -49,3 +57,59 @@ def test_dct_graphs_take_quantized_int16(exported: tuple) -> None:
                 "luma_q": "tensor(float)",
                 "chroma_q": "tensor(float)",
             }
+
+
+def _half_checkpoint_model() -> torch.nn.Module:
+    """A tiny model whose weights are float16 values, as every model loaded from a compact checkpoint is."""
+    torch.manual_seed(0)
+    model = create_model("dct24_resnet", **TINY, **VARIANTS["dct24_resnet"]).eval()
+    randomize_bn(model)
+    with torch.no_grad():
+        for t in [*model.parameters(), *model.buffers()]:
+            if t.is_floating_point():
+                t.copy_(t.half().float())
+    return model
+
+
+def test_float16_valued_weights_are_stored_as_float16_losslessly(
+    tmp_path: Path, jpeg_factory: Callable[..., bytes]
+) -> None:
+    model = _half_checkpoint_model()
+    (half,) = export_model(model, "half", tmp_path)
+    proto = onnx.load(str(half))
+    big = [i for i in proto.graph.initializer if numpy_helper.to_array(i).size >= HALF_MIN_ELEMENTS]
+    assert big and all(i.data_type == onnx.TensorProto.FLOAT16 for i in big)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(1e-4)  # no longer float16 values: stored as float32
+    (full,) = export_model(model, "full", tmp_path)
+    assert half.stat().st_size < 0.6 * full.stat().st_size
+    jpegs = [jpeg_factory(64, 64, seed=i) for i in range(4)]
+    assert_parity(check_parity(_half_checkpoint_model(), [half], jpegs))
+
+
+def test_store_half_leaves_inexact_and_small_tensors_alone() -> None:
+    exact = np.arange(HALF_MIN_ELEMENTS, dtype=np.float32)
+    inexact = exact + np.float32(1e-3)
+    small = np.ones(4, np.float32)
+    graph = onnx.helper.make_graph(
+        [], "g", [], [], [numpy_helper.from_array(a, n) for a, n in ((exact, "a"), (inexact, "b"), (small, "c"))]
+    )
+    assert store_half(graph) == 1
+    kinds = {i.name: i.data_type for i in graph.initializer}
+    assert kinds == {"a__fp16": onnx.TensorProto.FLOAT16, "b": onnx.TensorProto.FLOAT, "c": onnx.TensorProto.FLOAT}
+    assert [(n.op_type, list(n.input), list(n.output)) for n in graph.node] == [("Cast", ["a__fp16"], ["a"])]
+
+
+def test_the_runtime_folds_the_batchnorm_affines_and_casts_into_the_convolutions(tmp_path: Path) -> None:
+    (path,) = export_model(_half_checkpoint_model(), "half", tmp_path)
+    exported = [n.op_type for n in onnx.load(str(path)).graph.node]
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    so.optimized_model_filepath = str(tmp_path / "optimized.onnx")
+    ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+    optimized = [n.op_type for n in onnx.load(so.optimized_model_filepath).graph.node]
+    convs = exported.count("Conv")
+    assert exported.count("Mul") >= convs  # one per BatchNorm affine (and the input's)
+    assert optimized.count("Conv") == convs and optimized.count("Mul") < convs // 2
+    assert optimized.count("Cast") < exported.count("Cast")

@@ -3,7 +3,7 @@ import pytest
 import torch
 from torch import nn
 
-from models.layers import ResNetBody, fold_batchnorm
+from models.layers import ResNetBody, batchnorm_as_affine
 from models.registry import create_model
 from tests.support.exported import TINY as EXPORT_TINY
 from tests.support.exported import randomize_bn
@@ -36,12 +36,15 @@ def test_strides_must_match_the_stage_count() -> None:
         ResNetBody((8, 8, 16, 16), (1, 1, 1, 1), num_classes=3, strides=(1, 2))
 
 
-def test_fold_batchnorm_matches_the_unfolded_model() -> None:
+def test_batchnorm_as_affine_matches_the_model_and_keeps_its_conv_weights() -> None:
     torch.manual_seed(0)
     model = create_model("rgb_resnet", **EXPORT_TINY, size=48, resize_short=60).eval()
     randomize_bn(model)
-    folded = fold_batchnorm(model)
+    folded = batchnorm_as_affine(model)
     assert not any(isinstance(m, nn.BatchNorm2d) for m in folded.modules())
+    assert any(isinstance(m, nn.BatchNorm2d) for m in model.modules())  # the original is untouched
+    convs = [(n, p) for n, p in model.named_parameters() if p.ndim == 4]
+    assert all(torch.equal(p, folded.get_parameter(n)) for n, p in convs)
     x = torch.randint(0, 256, (2, 48, 48, 3), dtype=torch.uint8)
     with torch.no_grad():
         np.testing.assert_allclose(folded(x).numpy(), model(x).numpy(), atol=1e-4, rtol=1e-4)
