@@ -159,6 +159,9 @@ class DynOPoolDCTResNet(DCTInput):
         # The ratios must move far in a short run, and weight decay would pull them to 1.
         return {f"pools.{i}.log_ratio": self.ratio_lr for i in range(len(self.pools))}
 
+    def structure(self) -> dict[str, object]:
+        return {"learned_sizes": self.learned_sizes(), "cost_fraction": float(self.cost_fraction().detach())}
+
     def learned_sizes(self) -> list[dict[str, Any]]:
         """Per pool: its ratios and the grid it makes from the contract's grid (what the model card shows)."""
         h, w = self.contract.grid

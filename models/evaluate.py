@@ -71,6 +71,7 @@ def _evaluate(
     }
     figures, correct = EVALUATORS[model.contract.kind](model, data, val_idx, Path(cache_dir))
     report.update(figures)
+    report.update(model.structure())
     return report, correct, val_idx
 
 

@@ -105,6 +105,11 @@ class InputStats(nn.Module):
         channel gate's sparsity overrides this)."""
         return None
 
+    def structure(self) -> dict[str, object]:
+        """What the model card shows about this model's own shape beyond params and FLOPs (DynOPool: its
+        learned sizes); empty for most families."""
+        return {}
+
     def stats_input(self, *inputs: torch.Tensor) -> torch.Tensor:
         """The float ``[N, C, H, W]`` tensor that ``mean``/``std`` normalize, from the graph's inputs (uint8
         NHWC pixels here; DCT models override this with their dequantization)."""

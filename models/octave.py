@@ -153,6 +153,9 @@ class OctaveDCTResNet(DCTInput):
             if b.bn2.l is not None:
                 nn.init.zeros_(b.bn2.l.weight)
 
+    def structure(self) -> dict[str, object]:
+        return {"alpha": self.alpha}
+
     def octave_inputs(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The normalized (high, low) octaves the stem reads: luma on its grid; pooled luma DC + chroma."""
         y, c = self.normalized_planes(*inputs)

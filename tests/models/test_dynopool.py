@@ -89,3 +89,10 @@ def test_the_ratios_train_faster_and_without_weight_decay() -> None:
     assert {id(p) for g in fast for p in g["params"]} == {id(p.log_ratio) for p in model.pools}
     assert all(g["weight_decay"] == 0.0 for g in fast)
     assert model.contract.num_classes == NUM_CLASSES
+
+
+def test_the_model_card_structure_names_the_learned_sizes_and_cost() -> None:
+    model = tiny_dynopool()
+    facts = model.structure()
+    assert facts["learned_sizes"] == model.learned_sizes()
+    assert math.isclose(facts["cost_fraction"], 1.0, rel_tol=0.01)

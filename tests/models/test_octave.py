@@ -69,3 +69,8 @@ def test_split_width_and_grid_are_checked() -> None:
         split_width(4, 1.0)
     with pytest.raises(ValueError, match="multiple of 16"):
         tiny_octave(grid=(8, 8))
+
+
+def test_the_model_card_structure_names_alpha() -> None:
+    assert tiny_octave(alpha=0.25).structure() == {"alpha": 0.25}
+    assert tiny("dct24_resnet").structure() == {}

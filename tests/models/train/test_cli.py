@@ -87,3 +87,19 @@ def test_the_variant_script_commands_parse_and_build_their_models() -> None:
     for name, model, *flags in runs:
         args = build_parser().parse_args(["--model", model, "--data", "d", "--out", f"runs/{name}", *flags])
         create_model(args.model, **args.model_kwargs)
+
+
+def test_octave_and_dynopool_train_and_report_their_structure(tmp_path: Path, tiny_dataset: Path) -> None:
+    from models.evaluate import evaluate
+
+    cache = tmp_path / "cache"
+    octave = _train(tmp_path, tiny_dataset, "octave_dct_resnet", TINY + ', "grid": [16, 16], "alpha": 0.25}')
+    assert evaluate(octave / "final.pt", tiny_dataset, cache)["alpha"] == 0.25
+    kw = TINY + ', "grid": [8, 8], "budget": 0.3, "penalty": 10.0, "chroma_merge": "late"}'
+    pooled = _train(tmp_path, tiny_dataset, "dynopool_dct_resnet", kw, "--lr", "0.05")
+    model, _ = load_model(pooled / "final.pt")
+    start = create_model("dynopool_dct_resnet", num_classes=3, widths=[8, 8, 16, 16], depths=[1, 1, 1, 1], grid=[8, 8])
+    # Over budget from the first step: the penalty moved every ratio down.
+    assert all((p.ratios() < q.ratios()).all() for p, q in zip(model.pools, start.pools, strict=True))
+    report = evaluate(pooled / "final.pt", tiny_dataset, cache)
+    assert report["learned_sizes"] == model.learned_sizes() and report["cost_fraction"] < 1.0
