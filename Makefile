@@ -7,8 +7,10 @@ PIP := $(PY) -m pip -q --disable-pip-version-check
 .PHONY: run test lint bench models bundle clean
 
 DATA ?= ../shared/data/imagewoof2-320/train
-# rgb_resnet first: the others are evaluated against it (paired, McNemar).
-BUNDLED := rgb_resnet dct_learned48_wide dct_drnet
+# rgb_resnet first: the others are evaluated against it (paired, McNemar). QUANTIZED also ship an INT8 twin
+# (the octave and DynOPool models do not: the weights in git stay under 150 MB).
+BUNDLED := rgb_resnet dct_learned48_wide dct_drnet octave_learned48_wide dynopool_learned48_wide
+QUANTIZED := rgb_resnet dct_learned48_wide dct_drnet
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -61,7 +63,9 @@ bundle: $(VENV)/.dev
 	  $(PY) -m models.checkpoint runs/$$m/final.pt checkpoints/$$m.pt; \
 	  $(PY) -m export --model $$m --checkpoint checkpoints/$$m.pt --out bundled --parity-data $(DATA) \
 	    --parity-count 300 > checkpoints/$$m.export.json; \
-	  $(PY) -m export.quantize --model $$m --model-dir bundled --calibration-data $(DATA) > checkpoints/$$m.int8.json; \
+	  case " $(QUANTIZED) " in *" $$m "*) \
+	    $(PY) -m export.quantize --model $$m --model-dir bundled --calibration-data $(DATA) > checkpoints/$$m.int8.json;; \
+	  esac; \
 	  against=; [ $$m = rgb_resnet ] || against="--against checkpoints/rgb_resnet.pt"; \
 	  $(PY) -m models.evaluate --checkpoint checkpoints/$$m.pt --data $(DATA) $$against --json checkpoints/$$m.eval.json; \
 	done
