@@ -1,7 +1,13 @@
 """Bytes -> DCT model inputs, exactly as training, export and serving see them (numpy only, no torch).
 
 Quantized int16 coefficients of the preset's channels, luma on its block grid and chroma on the 4:2:0 grid,
-centre-cropped (or padded) to the contract's grid, plus the quantization step of each channel.
+centre-cropped to the contract's grid, plus the quantization step of each channel.
+
+Every photo reaches the model at the scale it trained at: short side -> the contract's ``source_short``.
+- at exactly that size (the training photos): the JPEG's own coefficients, untouched;
+- at exactly 2x or 4x: the exact DCT-domain box filter (all 64 coefficients read);
+- at any other size, down or up: ``jpegdct.resample`` (per-axis linear maps on the coefficients), reading
+  only the lowest ``k x k`` coefficients per block that the reduction needs, as libjpeg's scaled decode does.
 """
 
 import math
@@ -25,6 +31,7 @@ from jpegdct.blocks import (
 )
 from jpegdct.orientation import swaps_axes
 from jpegdct.reader import DEFAULT_LIMITS, Component, JpegCoefficients, JpegHeader
+from jpegdct.resample import low_channels, reduced_size, resample_plane
 
 
 @dataclass(frozen=True)
@@ -46,16 +53,26 @@ class DctInput:
 ALL_CHANNELS = tuple(range(64))
 
 
-def downscale_factor(short_side: int, source_short: int) -> int:
-    """1, 2 or 4: the power-of-two downscale that brings a photo nearest the scale the model trained at.
+EXACT_FACTORS = (1, 2, 4)
 
-    A DCT model sees the JPEG's native block grid, so a 1080 px photo would show it a 4x zoom of what it
-    learned from 320 px photos; halving in the DCT domain (exact box filter) keeps objects at their scale.
-    """
-    factor = 1
-    while factor < 4 and short_side / (2 * factor) >= source_short / math.sqrt(2):
-        factor *= 2
-    return factor
+
+@dataclass(frozen=True)
+class ReadPlan:
+    """How one photo becomes model inputs: its ``scale`` (model samples per photo sample, short side to
+    ``source_short``), the exact box ``factor`` when the scale is 1, 1/2 or 1/4 (else None: any-factor
+    resampling), and the channels to read per component."""
+
+    scale: float
+    factor: int | None
+    channels: tuple[tuple[int, ...], ...]
+
+
+def exact_factor(short_side: int, source_short: int) -> int | None:
+    """1, 2 or 4 when the photo is exactly that multiple of the training scale, else None."""
+    for f in EXACT_FACTORS:
+        if short_side == f * source_short:
+            return f
+    return None
 
 
 def _transpose_closure(channels: tuple[int, ...]) -> tuple[int, ...]:
@@ -67,11 +84,27 @@ def _is_native_420(header: JpegHeader) -> bool:
     return len(h) >= 3 and h[0] == 2 * h[1] == 2 * h[2] and v[0] == 2 * v[1] == 2 * v[2]
 
 
-def dct_read_plan(header: JpegHeader, contract: InputContract) -> tuple[int, tuple[tuple[int, ...], ...]]:
-    """(downscale factor, channels to read per component) for this header: the fewest channels that still
-    let orientation, chroma resampling and downscaling be exact."""
+def chroma_scale(scale: float, ratio: Fraction) -> float:
+    """Model chroma samples (the 4:2:0 grid: half the luma's) per sample of a chroma plane that has
+    ``ratio`` of the luma's samples along an axis."""
+    return scale / 2 / float(ratio)
+
+
+def dct_read_plan(header: JpegHeader, contract: InputContract) -> ReadPlan:
+    """The plan for this header: the fewest channels that still let orientation, chroma resampling and
+    rescaling be exact (or, for any-factor rescaling, as good as a scaled decode)."""
+    short = min(header.width, header.height)
+    scale = contract.source_short / short
+    factor = exact_factor(short, contract.source_short)
+    if factor is None:
+        # Lowest k x k per block: closed under transposition, so every orientation stays exact.
+        luma = low_channels(*(2 * (reduced_size(scale),)))
+        v, h = header.v_samp, header.h_samp
+        ratios = [Fraction(c, max(v)) for c in v[1:]] + [Fraction(c, max(h)) for c in h[1:]]
+        k = reduced_size(max((chroma_scale(scale, r) for r in ratios), default=scale))
+        chroma = low_channels(k, k)
+        return ReadPlan(scale, None, (luma, chroma, chroma))
     preset = contract.channel_preset
-    factor = downscale_factor(min(header.width, header.height), contract.source_short)
     luma, chroma = preset.luma, preset.chroma
     if swaps_axes(header.orientation):  # transposing needs each channel's mirror (u, v) -> (v, u)
         luma, chroma = _transpose_closure(luma), _transpose_closure(chroma)
@@ -79,7 +112,7 @@ def dct_read_plan(header: JpegHeader, contract: InputContract) -> tuple[int, tup
         luma = ALL_CHANNELS
     if factor > 1 or not _is_native_420(header):
         chroma = ALL_CHANNELS
-    return factor, (luma, chroma, chroma)
+    return ReadPlan(scale, factor, (luma, chroma, chroma))
 
 
 def _select(comp: Component, wanted: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
@@ -109,21 +142,65 @@ def _resample(comp: Component, fv: Fraction, fh: Fraction, wanted: tuple[int, ..
 
 def dct_input(data: bytes, contract: InputContract, limits: Limits = DEFAULT_LIMITS) -> DctInput:
     """JPEG bytes -> the DCT model's inputs (see module docstring)."""
-    plan: list[int] = []
+    plans: list[ReadPlan] = []
 
     def channels(header: JpegHeader) -> tuple[tuple[int, ...], ...]:
         check_supported(header)
-        factor, lists = dct_read_plan(header, contract)
-        plan.append(factor)
-        return lists
+        plans.append(dct_read_plan(header, contract))
+        return plans[0].channels
 
     jc = read_coefficients(data, channels, limits)
-    return dct_input_from_coefficients(jc, contract, plan[0])
+    plan = plans[0]
+    if plan.factor is None:
+        return resampled_input(jc, contract)
+    return dct_input_from_coefficients(jc, contract, plan.factor)
+
+
+def _resample_component(
+    comp: Component,
+    scale: tuple[float, float],
+    start: tuple[float, float],
+    grid: tuple[int, int],
+    wanted: tuple[int, ...],
+) -> np.ndarray:
+    """One component read as ``low_channels(k, k)`` -> its ``wanted`` channels on ``grid``, rounded to int16
+    (dequantized: its steps are 1)."""
+    k = math.isqrt(len(comp.channels))
+    order = [comp.channels.index(c) for c in low_channels(k, k)]
+    x = comp.coefficients[order].astype(np.float32) * comp.quant_table[list(low_channels(k, k))][:, None, None]
+    out = resample_plane(x, (k, k), scale, start, grid, wanted)
+    return np.clip(np.rint(out), -32768, 32767).astype(np.int16)
+
+
+def resampled_input(jc: JpegCoefficients, contract: InputContract) -> DctInput:
+    """Coefficients read per an any-factor ``ReadPlan`` -> model inputs: upright, the short side brought to
+    ``source_short``, the centre ``grid`` cut from it; chroma on the 4:2:0 grid.
+
+    The scale is that of the photo as used: whole MCUs (a partial edge MCU holds encoder padding)."""
+    preset = contract.channel_preset
+    jc = orient(trim_to_mcus(jc))
+    luma = jc.components[0]
+    (gh, gw), (h, w) = contract.grid, luma.coefficients.shape[-2:]
+    scale = contract.source_short / (8 * min(h, w))
+    # Where the centred window starts, in model luma samples from the photo's top-left corner.
+    start = ((8 * h * scale - 8 * gh) / 2, (8 * w * scale - 8 * gw) / 2)
+    y = _resample_component(luma, (scale, scale), start, (gh, gw), preset.luma)
+    nc = len(preset.chroma)
+    ones = np.ones(len(preset.luma), dtype=np.float32)
+    if not jc.has_chroma:  # grayscale: neutral chroma is exactly zero in the DCT domain
+        ch, cw = contract.chroma_grid
+        return DctInput(y, np.zeros((2 * nc, ch, cw), dtype=np.int16), ones, np.ones(2 * nc, dtype=np.float32))
+    planes = []
+    for comp in jc.components[1:3]:
+        rv, rh = Fraction(comp.v_samp, luma.v_samp), Fraction(comp.h_samp, luma.h_samp)
+        cs = (chroma_scale(scale, rv), chroma_scale(scale, rh))
+        planes.append(_resample_component(comp, cs, (start[0] / 2, start[1] / 2), contract.chroma_grid, preset.chroma))
+    return DctInput(y, np.concatenate(planes), ones, np.ones(2 * nc, dtype=np.float32))
 
 
 def dct_input_from_coefficients(jc: JpegCoefficients, contract: InputContract, factor: int = 1) -> DctInput:
-    """Coefficients read per ``dct_read_plan`` -> model inputs: upright, centre-cropped (or zero-padded)
-    to the contract's grid, downscaled by ``factor``, chroma on the 4:2:0 grid.
+    """Coefficients read per an exact-factor ``ReadPlan`` -> model inputs: upright, centre-cropped (or
+    zero-padded) to the contract's grid, downscaled by ``factor``, chroma on the 4:2:0 grid.
 
     The centre window is cut before resampling, so a large photo costs no more than its window.
     """

@@ -1,0 +1,130 @@
+"""Resampling by any factor, down or up, in the DCT domain: per-axis linear maps on block coefficients.
+
+Along one axis a plane of 8-sample blocks becomes, with no pixel decode:
+
+1. each input block's lowest ``k`` coefficients -> ``k`` samples (a ``k``-point inverse DCT scaled by
+   ``sqrt(k/8)``): the block at ``k/8`` of its size, as libjpeg's scaled decode makes it (``k`` = 8 is the
+   exact full-size inverse DCT; smaller ``k`` reads only the coefficients the reduction needs);
+2. those samples -> the output samples: an area (box) average when shrinking, linear interpolation when
+   growing, borders repeated;
+3. the output samples -> 8-sample output blocks (forward DCT).
+
+The product is one small dense matrix per axis (``axis_matrix``), so a 2D resize is two matrix products on
+the coefficient plane laid out block by block (``resample_plane``). Only the wanted output frequencies are
+computed.
+"""
+
+import math
+from collections.abc import Sequence
+from functools import lru_cache
+
+import numpy as np
+
+from jpegdct.blocks import dct_matrix
+
+
+def dct_k(k: int) -> np.ndarray:
+    """Orthonormal ``k``-point DCT-II matrix ``D[f, n]``."""
+    n = np.arange(k)
+    d = np.sqrt(2 / k) * np.cos((2 * n[None, :] + 1) * n[:, None] * np.pi / (2 * k))
+    d[0] /= np.sqrt(2)
+    return d
+
+
+def reduced_size(scale: float) -> int:
+    """Coefficients per block axis to read for an output of ``scale`` samples per input sample: the
+    smallest ``k`` whose ``k/8`` scaled block still has at least as many samples as the output needs."""
+    return min(8, max(1, math.ceil(8 * scale - 1e-9)))
+
+
+def resample_weights(n_in: int, n_out: int, scale: float, start: float) -> np.ndarray:
+    """``[n_out, n_in]``: output sample ``j`` covers ``[start + j, start + j + 1]`` in output units, where
+    one input sample is ``scale`` output units. Area weights when ``scale <= 1``, linear interpolation
+    between sample centres when larger; positions past either end take the border sample."""
+    w = np.zeros((n_out, n_in))
+    j = np.arange(n_out)
+    if scale <= 1:
+        lo, hi = (start + j) / scale, (start + j + 1) / scale  # in input samples
+        edges = np.arange(n_in + 1)
+        overlap = np.clip(np.minimum(hi[:, None], edges[None, 1:]) - np.maximum(lo[:, None], edges[None, :-1]), 0, None)
+        overlap[:, 0] += np.clip(np.minimum(hi, 0) - lo, 0, None)  # the part before the first sample
+        overlap[:, -1] += np.clip(hi - np.maximum(lo, n_in), 0, None)  # and after the last
+        return overlap / (hi - lo)[:, None]
+    pos = np.clip((start + j + 0.5) / scale - 0.5, 0, n_in - 1)
+    left = np.minimum(np.floor(pos).astype(int), n_in - 1)
+    right = np.minimum(left + 1, n_in - 1)
+    frac = pos - left
+    w[j, left] += 1 - frac
+    w[j, right] += frac
+    return w
+
+
+@lru_cache(maxsize=64)
+def axis_matrix(n_in_blocks: int, k: int, scale: float, start: float, n_out_blocks: int) -> np.ndarray:
+    """``[8 * n_out_blocks, k * n_in_blocks]``: output coefficient ``8*b + f`` (block ``b``, frequency ``f``)
+    from input coefficient ``k*a + j`` (block ``a``, frequency ``j < k``).
+
+    ``scale``: output samples per *full-size* input sample; ``start``: where output sample 0 begins, in
+    output samples from the start of the input axis (negative: before it, the border repeats)."""
+    to_samples = np.kron(np.eye(n_in_blocks), np.sqrt(k / 8) * dct_k(k).T)  # [k*n_in, k*n_in]
+    r = resample_weights(k * n_in_blocks, 8 * n_out_blocks, scale * 8 / k, start)
+    to_blocks = np.kron(np.eye(n_out_blocks), dct_matrix())
+    out = to_blocks @ r @ to_samples
+    out.setflags(write=False)
+    return out
+
+
+@lru_cache(maxsize=64)
+def banded_axis(
+    n_in_blocks: int, k: int, scale: float, start: float, n_out_blocks: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``axis_matrix`` as a band: ``(first, weights)``, where output block ``b`` reads input coefficients
+    ``k*first[b] ... k*first[b] + weights.shape[2] - 1`` with ``weights[b]`` (``[8, k*span]``). An output
+    block depends on the few input blocks under it, so this is a fraction of the dense product's work."""
+    dense = axis_matrix(n_in_blocks, k, scale, start, n_out_blocks).reshape(n_out_blocks, 8, n_in_blocks, k)
+    used = np.abs(dense).max(axis=(1, 3)) > 0  # [n_out, n_in]
+    first = np.where(used.any(1), used.argmax(1), 0)
+    last = np.where(used.any(1), n_in_blocks - 1 - used[:, ::-1].argmax(1), 0)
+    span = int((last - first).max()) + 1
+    first = np.minimum(first, n_in_blocks - span)  # every band inside the axis (span <= n_in)
+    idx = first[:, None] + np.arange(span)
+    weights = dense[np.arange(n_out_blocks)[:, None], :, idx].transpose(0, 2, 1, 3).reshape(n_out_blocks, 8, k * span)
+    for a in (first, weights):
+        a.setflags(write=False)
+    return first, np.ascontiguousarray(weights, dtype=np.float32)
+
+
+def _apply_band(x: np.ndarray, band: tuple[np.ndarray, np.ndarray], k: int, freqs: list[int]) -> np.ndarray:
+    """``[k*n_in, M]`` -> ``[n_out, len(freqs), M]``: the band's map along the first axis."""
+    first, weights = band
+    idx = (k * first)[:, None] + np.arange(weights.shape[2])
+    return np.matmul(weights[:, freqs], x[idx])
+
+
+def low_channels(k_v: int, k_h: int) -> tuple[int, ...]:
+    """Natural-order channels ``8*v+u`` with ``v < k_v`` and ``u < k_h``: what a ``k_v x k_h`` read needs."""
+    return tuple(8 * v + u for v in range(k_v) for u in range(k_h))
+
+
+def resample_plane(
+    dequantized: np.ndarray,
+    k: tuple[int, int],
+    scale: tuple[float, float],
+    start: tuple[float, float],
+    grid: tuple[int, int],
+    wanted: Sequence[int],
+) -> np.ndarray:
+    """A dequantized plane ``[k_v*k_h, H, W]`` (channels ``low_channels(*k)`` in that order) -> the
+    ``wanted`` channels ``[len(wanted), *grid]`` (float32) of the resampled plane's ``grid`` of blocks.
+
+    ``scale`` and ``start`` per axis (vertical, horizontal), as in ``axis_matrix``."""
+    (kv, kh), (h, w) = k, dequantized.shape[-2:]
+    rows = sorted({c // 8 for c in wanted})
+    cols = sorted({c % 8 for c in wanted})
+    # Block-major layout: z[kv*a + j, kh*c + i] = coefficient (j, i) of block (a, c).
+    z = dequantized.astype(np.float32).reshape(kv, kh, h, w).transpose(2, 0, 3, 1).reshape(kv * h, kh * w)
+    y = _apply_band(z, banded_axis(h, kv, scale[0], start[0], grid[0]), kv, rows)  # [gh, rows, kh*w]
+    y = y.reshape(-1, kh * w).T  # [kh*w, gh*rows]
+    y = _apply_band(y, banded_axis(w, kh, scale[1], start[1], grid[1]), kh, cols)  # [gw, cols, gh*rows]
+    y = y.reshape(grid[1], len(cols), grid[0], len(rows))  # [b_h, f_h, b_v, f_v]
+    return np.stack([y[:, cols.index(c % 8), :, rows.index(c // 8)].T for c in wanted])

@@ -1,0 +1,109 @@
+"""Any-factor DCT-domain resampling against pixel references: decode, resize with the same filter, DCT."""
+
+import numpy as np
+import pytest
+
+from jpegdct.blocks import dct_matrix
+from jpegdct.resample import (
+    axis_matrix,
+    dct_k,
+    low_channels,
+    reduced_size,
+    resample_plane,
+    resample_weights,
+)
+
+ALL = tuple(range(64))
+
+
+def to_blocks(pixels: np.ndarray) -> np.ndarray:
+    """Pixels ``[8H, 8W]`` -> ``[64, H, W]`` orthonormal block DCT (JPEG's, unquantized)."""
+    d = dct_matrix()
+    h, w = pixels.shape[0] // 8, pixels.shape[1] // 8
+    x = pixels.reshape(h, 8, w, 8)
+    c = np.einsum("vm,hmwn,un->vuhw", d, x, d)
+    return c.reshape(64, h, w)
+
+
+def pixel_reference(
+    pixels: np.ndarray, scale: tuple[float, float], start: tuple[float, float], grid: tuple[int, int]
+) -> np.ndarray:
+    rv = resample_weights(pixels.shape[0], 8 * grid[0], scale[0], start[0])
+    rh = resample_weights(pixels.shape[1], 8 * grid[1], scale[1], start[1])
+    return to_blocks(rv @ pixels @ rh.T)
+
+
+def test_dct_k_is_orthonormal_and_the_8_point_one_is_jpegs() -> None:
+    for k in range(1, 9):
+        assert np.allclose(dct_k(k) @ dct_k(k).T, np.eye(k))
+    assert np.allclose(dct_k(8), dct_matrix())
+
+
+@pytest.mark.parametrize(
+    ("n_in", "n_out", "scale", "start"), [(40, 32, 0.8, 0.0), (13, 30, 2.3, -1.5), (7, 7, 1.0, 0.0), (50, 9, 0.17, 2.2)]
+)
+def test_resample_weights_are_averages(n_in: int, n_out: int, scale: float, start: float) -> None:
+    w = resample_weights(n_in, n_out, scale, start)
+    assert (w >= 0).all() and np.allclose(w.sum(1), 1)
+    assert np.allclose(resample_weights(9, 9, 1.0, 0.0), np.eye(9))
+
+
+@pytest.mark.parametrize(
+    ("shape", "scale", "start", "grid"),
+    [
+        ((40, 48), (0.8, 0.8), (0.0, 28.0), (4, 4)),  # downscale, centre-ish window
+        ((24, 40), (1.7, 1.7), (3.5, 9.25), (4, 5)),  # upscale, fractional offsets
+        ((56, 24), (0.55, 1.3), (1.0, -2.0), (3, 4)),  # different factors per axis, window past the edge
+        ((8, 8), (3.0, 3.0), (0.0, 0.0), (3, 3)),  # one block grows to nine
+    ],
+)
+def test_full_reads_match_the_pixel_reference_at_any_factor(
+    shape: tuple[int, int], scale: tuple[float, float], start: tuple[float, float], grid: tuple[int, int]
+) -> None:
+    rng = np.random.default_rng(0)
+    pixels = rng.uniform(-128, 127, shape)
+    coefs = to_blocks(pixels)
+    got = resample_plane(coefs, (8, 8), scale, start, grid, ALL)
+    np.testing.assert_allclose(got, pixel_reference(pixels, scale, start, grid), atol=2e-3)
+
+
+def test_a_dc_only_read_is_exact_for_a_photo_flat_in_every_block() -> None:
+    # A block's DC is its mean: from the DC alone the 8x reduction is exact, and so is any resize after it.
+    rng = np.random.default_rng(1)
+    means = rng.uniform(-100, 100, (30, 20))
+    pixels = np.kron(means, np.ones((8, 8)))
+    coefs = to_blocks(pixels)[:1]
+    scale, start, grid = (0.11, 0.11), (1.3, 0.7), (3, 2)
+    got = resample_plane(coefs, (1, 1), scale, start, grid, ALL)
+    np.testing.assert_allclose(got, pixel_reference(pixels, scale, start, grid), atol=2e-3)
+
+
+def test_reduced_reads_stay_close_to_the_full_resolution_reference() -> None:
+    # Natural-looking content (smooth + a little noise): the low k x k coefficients carry what a 4x
+    # reduction keeps; the rest is what libjpeg's scaled decode also drops.
+    rng = np.random.default_rng(2)
+    yy, xx = np.mgrid[0:160, 0:192]
+    pixels = 60 * np.sin(xx / 9.0) * np.cos(yy / 13.0) + rng.normal(0, 4, (160, 192))
+    coefs = to_blocks(pixels)
+    scale, start, grid = (0.26, 0.26), (2.0, 5.0), (4, 4)
+    k = reduced_size(scale[0])
+    assert k == 3
+    got = resample_plane(coefs[list(low_channels(k, k))], (k, k), scale, start, grid, ALL)
+    ref = pixel_reference(pixels, scale, start, grid)
+    assert np.abs(got - ref).max() < 0.05 * np.abs(ref).max()
+    assert np.abs(got[0] - ref[0]).mean() < 1.0  # the DC (block means) within a grey level on average
+
+
+def test_only_the_wanted_channels_come_back_in_their_order() -> None:
+    rng = np.random.default_rng(3)
+    coefs = to_blocks(rng.uniform(-128, 127, (32, 32)))
+    full = resample_plane(coefs, (8, 8), (0.75, 0.75), (0.0, 0.0), (3, 3), ALL)
+    wanted = (9, 0, 17, 2)
+    assert np.allclose(resample_plane(coefs, (8, 8), (0.75, 0.75), (0.0, 0.0), (3, 3), wanted), full[list(wanted)])
+
+
+def test_reduced_size_and_low_channels() -> None:
+    assert [reduced_size(s) for s in (1 / 8, 0.2, 0.5, 0.51, 1.0, 2.0)] == [1, 2, 4, 5, 8, 8]
+    assert low_channels(2, 2) == (0, 1, 8, 9)
+    m = axis_matrix(4, 8, 1.0, 0.0, 4)
+    assert np.allclose(m, np.eye(32)) and not m.flags.writeable
