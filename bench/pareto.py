@@ -43,6 +43,7 @@ def rows(
     evals: list[dict[str, Any]], bench: dict[str, Any], concurrency: int, served: dict[str, Any] | None = None
 ) -> list[dict[str, Any]]:
     rate = {(r["model"]): r for r in bench["results"] if r["concurrency"] == concurrency}
+    single = {(r["model"]): r for r in bench["results"] if r["concurrency"] == 1}
     served = served or {}
     out = []
     for e in [*evals, *int8_evals(evals, served)]:
@@ -58,6 +59,8 @@ def rows(
                 "params": e["params"],
                 "bytes": e["input_bytes"],
                 "img_per_s": cell["img_per_s"] if cell else float("nan"),
+                "img_per_s_c1": single[e["model"]]["img_per_s"] if e["model"] in single else float("nan"),
+                "p99_ms": cell.get("p99_ms", float("nan")) if cell else float("nan"),
                 "train_min": (e.get("train_seconds") or float("nan")) / 60,
                 "against": e.get("against"),
                 "served_top1": served.get("models", {}).get(e["model"], {}).get("top1"),
@@ -69,8 +72,9 @@ def rows(
 def markdown(table: list[dict[str, Any]], concurrency: int) -> str:
     lines = [
         f"| model | kind | val top-1 ± SE | top-1 through the service | GFLOPs | params | bytes / image to the runtime "
-        f"| img/s at c={concurrency} | training wall time | vs RGB baseline on the same photos (McNemar) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        f"| img/s at c=1 / c={concurrency} | p99 ms at c={concurrency} | training wall time "
+        "| vs RGB baseline on the same photos (McNemar) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in table:
         a = r["against"]
@@ -83,7 +87,8 @@ def markdown(table: list[dict[str, Any]], concurrency: int) -> str:
         wall = f"{r['train_min']:.0f} min" if not math.isnan(r["train_min"]) else "-"
         lines.append(
             f"| `{r['model']}` | {r['kind']} | {100 * r['top1']:.1f}% ± {100 * r['se']:.1f} | {via} | "
-            f"{r['gflops']:.3f} | {r['params'] / 1e6:.2f} M | {r['bytes']:,.0f} | {r['img_per_s']:.0f} | {wall} | "
+            f"{r['gflops']:.3f} | {r['params'] / 1e6:.2f} M | {r['bytes']:,.0f} | "
+            f"{r['img_per_s_c1']:.0f} / {r['img_per_s']:.0f} | {r['p99_ms']:.0f} | {wall} | "
             f"{paired} |"
         )
     return "\n".join(lines)

@@ -49,7 +49,8 @@ def test_rows_join_evaluations_with_the_same_concurrencys_throughput_best_first(
 def test_markdown_has_one_row_per_model_with_its_paired_comparison() -> None:
     text = markdown(rows(EVALS, BENCH, 16), 16)
     lines = text.splitlines()
-    assert len(lines) == 4 and "img/s at c=16" in lines[0]
+    assert len(lines) == 4 and "img/s at c=1 / c=16" in lines[0] and "p99 ms at c=16" in lines[0]
+    assert "| 99 / 200 |" in lines[2]  # the dct model's c=1 and c=16 rates
     assert (
         "| `dct` | dct | 78.0% ± 1.4 | - |" in lines[2] and "90 right only here, 63 only for RGB, p = 0.035" in lines[2]
     )
