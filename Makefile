@@ -70,6 +70,18 @@ bundle: $(VENV)/.dev
 	  $(PY) -m models.evaluate --checkpoint checkpoints/$$m.pt --data $(DATA) $$against --json checkpoints/$$m.eval.json; \
 	done
 
+# Ray Serve, live on this machine: a local Ray cluster, 2 replicas, both APIs, one replica killed mid-run.
+# Not part of `make test` (it starts a cluster); installs the ray extra.
+.PHONY: ray-test ray-run
+ray-test: $(VENV)/.dev
+	$(PIP) install -e '.[serve,ray]'
+	FREQSERVE_RAY_TEST=1 $(PY) -m pytest -q -s tests/service/test_ray_serve.py
+
+# Serve bundled/ on a local Ray cluster (2 replicas, port 8000).
+ray-run: $(VENV)/.serve
+	$(PIP) install -e '.[serve,ray]'
+	$(PY) -m service.ray_serve --replicas 2 --port 8000
+
 clean:
 	rm -rf $(VENV) build *.egg-info jpegdct/_jpegdct*.so
 

@@ -17,11 +17,15 @@ class NoTorch(importlib.abc.MetaPathFinder):
         if name.split(".")[0] in ("torch", "models", "export"):
             raise ImportError(f"the serving stack imported {name}")
 sys.meta_path.insert(0, NoTorch())
-import pkgutil, service, inputs, jpegdct, loadtest
+import importlib.util, pkgutil, service, inputs, jpegdct, loadtest
+OPTIONAL = {"service.ray_serve": "ray"}  # modules of an optional extra: imported where it is installed
 for pkg in (service, inputs, jpegdct, loadtest):
     for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + "."):
-        if not m.name.endswith(".__main__"):  # importing __main__ would start the program
-            __import__(m.name)
+        if m.name.endswith(".__main__"):  # importing __main__ would start the program
+            continue
+        if m.name in OPTIONAL and importlib.util.find_spec(OPTIONAL[m.name]) is None:
+            continue
+        __import__(m.name)
 from fastapi.testclient import TestClient
 from service.app import create_app
 from service.settings import Settings
