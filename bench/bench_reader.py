@@ -34,7 +34,7 @@ from jpegdct.blocks import dct_matrix  # noqa: E402
 
 # The shared photos beside the repository (never copied into it), from any clone.
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "imagewoof2-320" / "train"
-LARGE_WIDTHS = (1024, 1920)
+LARGE_WIDTHS = (1024, 1920, 4032)  # 4032: 12 MP, a mosaic of real photos at their own resolution
 LARGE_SOURCES = 8  # photos re-encoded at each large width
 LARGE_REPEATS = 3
 
@@ -124,14 +124,34 @@ def reencode(data: bytes, width: int) -> bytes:
     return buf.getvalue()
 
 
+def mosaic(sources: list[bytes], width: int, height: int) -> bytes:
+    """Real photos tiled at their own resolution into one ``width x height`` JPEG (quality 90, 4:2:0): the
+    detail density of a real large photo, which an upscaled small one lacks."""
+    canvas = Image.new("RGB", (width, height))
+    tiles = [Image.open(io.BytesIO(s)).convert("RGB") for s in sources]
+    i = 0
+    for y in range(0, height, 320):
+        for x in range(0, width, 420):
+            canvas.paste(tiles[i % len(tiles)].resize((420, 320)), (x, y))
+            i += 1
+    buf = io.BytesIO()
+    canvas.save(buf, "JPEG", quality=90, subsampling=2)
+    return buf.getvalue()
+
+
+def large(sources: list[bytes], width: int) -> list[bytes]:
+    if width >= 4000:  # 12 MP: mosaics, each starting from a different photo
+        return [mosaic(sources[i:] + sources[:i], width, width * 3 // 4) for i in range(len(sources))]
+    return [reencode(s, width) for s in sources]
+
+
 def load_groups(limit: int, data: Path = DATA) -> dict[str, list[bytes]]:
     files = stratified_files(limit, data=data)
     photos = [f.read_bytes() for f in files]
     groups = {f"imagewoof-320 ({len(photos)} photos)": photos}
     sources = photos[:: max(1, len(photos) // LARGE_SOURCES)][:LARGE_SOURCES]
     for width in LARGE_WIDTHS:
-        large = [reencode(s, width) for s in sources]
-        groups[f"{width} wide ({len(sources)} x{LARGE_REPEATS})"] = large * LARGE_REPEATS
+        groups[f"{width} wide ({len(sources)} x{LARGE_REPEATS})"] = large(sources, width) * LARGE_REPEATS
     return groups
 
 
@@ -231,7 +251,7 @@ def memprobe(method: str, source: Path, width: int) -> int:
     """Peak RSS growth (KiB) over the steady state while one method processes one image, in this process."""
     data = source.read_bytes()
     if width:
-        data = reencode(data, width)
+        data = large([data], width)[0]
     fn = build_methods()[method]
     Path("/proc/self/clear_refs").write_text("5")  # reset the high-water mark
     base = _rss_kib()
@@ -244,7 +264,7 @@ def peak_memory(source: Path) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
     for method in LABELS:
         out[method] = {}
-        for width in (0, 1920):
+        for width in (0, 1920, 4032):
             proc = subprocess.run(
                 [sys.executable, __file__, "--memprobe", method, str(source), str(width)],
                 capture_output=True,
@@ -352,9 +372,9 @@ def main() -> None:
         mem = peak_memory(source)
         results["peak_memory_mib"] = mem
         print(f"\nPeak RSS growth per image (MiB; fresh process each; C buffers included; {source.name})")
-        print(f"  {'method':42s} {'320 px':>8s} {'1920 px':>8s}")
+        print(f"  {'method':42s} {'320 px':>8s} {'1920 px':>8s} {'12 MP':>8s}")
         for name, row in mem.items():
-            print(f"  {LABELS[name]:42s} {row['320']:8.1f} {row['1920']:8.1f}")
+            print(f"  {LABELS[name]:42s} {row['320']:8.1f} {row['1920']:8.1f} {row['4032']:8.1f}")
 
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
