@@ -22,7 +22,7 @@ $PY -m models.train --model dct_resnet --data "$D" --epochs 30 --threads 2 --res
     --out runs/dct_learned48_wide --model-kwargs "{\"preset\": \"learned48\", $WIDE}"
 # 4. The DCT-domain DRNet on that body: paths at the native grid and its 2x DCT-domain downscale.
 $PY -m models.train --model dct_drnet --data "$D" --init-from runs/dct_learned48_wide/final.pt --epochs 2 \
-    --lr 1e-3 --threads 2 --resume --dct-pixel-crops --predictor-epochs 40 --flops-target 0.7 \
+    --lr 1e-3 --threads 2 --resume --dct-pixel-crops --predictor-epochs 40 --flops-target 0.6 \
     --out runs/dct_drnet --model-kwargs "{\"preset\": \"learned48\", $WIDE}"
 # 5. Octave convolution on the same body and preset: alpha 0.5, the low octave fed from the coefficients.
 $PY -m models.train --model octave_dct_resnet --data "$D" --epochs 16 --threads 2 --resume --dct-pixel-crops \
