@@ -10,7 +10,6 @@ import argparse
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,16 +19,10 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.bench_service import REPO, load_images, machine  # noqa: E402
+from bench.bench_service import REPO, free_port, load_images, machine  # noqa: E402
 from loadtest.rawhttp import RawPool, build_post, closed_loop  # noqa: E402
 from loadtest.runner import classify_path  # noqa: E402
 from loadtest.stats import percentile  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start(replicas: int, port: int, args: argparse.Namespace) -> subprocess.Popen:

@@ -122,13 +122,18 @@ def center_offsets(src_h: int, src_w: int, height: int, width: int, align: int =
     return ((src_h - height) // 2 // align) * align, ((src_w - width) // 2 // align) * align
 
 
+def dct_k(k: int) -> np.ndarray:
+    """Orthonormal ``k``-point DCT-II matrix ``D[f, n]``."""
+    n = np.arange(k)
+    d = np.sqrt(2 / k) * np.cos((2 * n[None, :] + 1) * n[:, None] * np.pi / (2 * k))
+    d[0] /= np.sqrt(2)
+    return d
+
+
 @lru_cache(maxsize=4)
 def dct_matrix() -> np.ndarray:
     """Orthonormal 8-point DCT-II matrix D[k, n]; JPEG's 2D coefficients are D X D^T (same scaling)."""
-    n = np.arange(8)
-    d = np.sqrt(2 / 8) * np.cos((2 * n[None, :] + 1) * n[:, None] * np.pi / 16)
-    d[0] /= np.sqrt(2)
-    return d
+    return dct_k(8)
 
 
 @lru_cache(maxsize=8)

@@ -20,15 +20,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from jpegdct.blocks import dct_matrix
-
-
-def dct_k(k: int) -> np.ndarray:
-    """Orthonormal ``k``-point DCT-II matrix ``D[f, n]``."""
-    n = np.arange(k)
-    d = np.sqrt(2 / k) * np.cos((2 * n[None, :] + 1) * n[:, None] * np.pi / (2 * k))
-    d[0] /= np.sqrt(2)
-    return d
+from jpegdct.blocks import dct_k, dct_matrix
 
 
 def reduced_size(scale: float) -> int:

@@ -11,8 +11,8 @@ from inputs.contract import InputContract
 from inputs.dct import dct_input, dct_read_plan, exact_factor
 from inputs.kinds import entry_graph
 from jpegdct import read_coefficients, read_header
-from jpegdct.blocks import dct_matrix, trim_to_mcus
-from jpegdct.resample import dct_k, low_channels, resample_weights
+from jpegdct.blocks import dct_k, dct_matrix, trim_to_mcus
+from jpegdct.resample import low_channels, resample_weights
 from tests.support.jpegs import encode
 
 DCT24 = InputContract(kind="dct", class_ids=("a",), labels=("A",), preset="dct24", grid=(8, 8), source_short=64)
