@@ -6,7 +6,7 @@ normalization and the 2x nearest upsampling of 4:2:0 chroma to the luma grid hap
 so the exported graph does them on the accelerator.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -118,11 +118,23 @@ def dct_contract(
     )
 
 
+def dct_variant(
+    family: Callable[..., nn.Module],
+    preset: str,
+    num_classes: int,
+    class_ids: Sequence[str] | None,
+    labels: Sequence[str] | None,
+    **kw: Any,
+) -> nn.Module:
+    """A DCT family's model on ``preset``, on ``kw.pop("grid")`` (default the native 32x32 block grid)."""
+    grid = kw.pop("grid", (32, 32))
+    return family(dct_contract(preset, num_classes, class_ids, labels, grid), **kw)
+
+
 def _dct_variant(
     preset: str, num_classes: int, class_ids: Sequence[str] | None, labels: Sequence[str] | None, **kw: Any
 ) -> DCTResNet:
-    grid = kw.pop("grid", (32, 32))
-    return DCTResNet(dct_contract(preset, num_classes, class_ids, labels, grid), **kw)
+    return dct_variant(DCTResNet, preset, num_classes, class_ids, labels, **kw)  # type: ignore[return-value]
 
 
 @register_model

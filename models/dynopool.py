@@ -23,7 +23,7 @@ from torch import nn
 
 from inputs.contract import InputContract
 from inputs.graphs import CLASSIFIER, GraphKey
-from models.dct_resnet import CHROMA_MERGES, DCTInput, _conv_bn, dct_contract
+from models.dct_resnet import CHROMA_MERGES, DCTInput, _conv_bn, dct_variant
 from models.layers import ResNetBody, init_weights
 from models.variants import register_model
 
@@ -208,5 +208,4 @@ def dynopool_dct_resnet(
     **kw: Any,
 ) -> DynOPoolDCTResNet:
     """The plain DCT ResNet-18-class body with learned per-axis downsampling (``budget`` of the plain MACs)."""
-    grid = kw.pop("grid", (32, 32))
-    return DynOPoolDCTResNet(dct_contract(preset, num_classes, class_ids, labels, grid), **kw)
+    return dct_variant(DynOPoolDCTResNet, preset, num_classes, class_ids, labels, **kw)  # type: ignore[return-value]

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from inputs.contract import InputContract
-from models.dct_resnet import DCTInput, dct_contract
+from models.dct_resnet import DCTInput, dct_variant
 from models.layers import init_weights
 from models.variants import register_model
 
@@ -179,5 +179,4 @@ def octave_dct_resnet(
     **kw: Any,
 ) -> OctaveDCTResNet:
     """Oct-ResNet-18-class body (``alpha`` 0.5 unless given) on any DCT preset, native 32x32 grid."""
-    grid = kw.pop("grid", (32, 32))
-    return OctaveDCTResNet(dct_contract(preset, num_classes, class_ids, labels, grid), **kw)
+    return dct_variant(OctaveDCTResNet, preset, num_classes, class_ids, labels, **kw)  # type: ignore[return-value]
