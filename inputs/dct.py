@@ -98,7 +98,8 @@ def dct_read_plan(header: JpegHeader, contract: InputContract) -> ReadPlan:
     factor = exact_factor(short, contract.source_short)
     if factor is None:
         # Lowest k x k per block: closed under transposition, so every orientation stays exact.
-        luma = low_channels(*(2 * (reduced_size(scale),)))
+        ky = reduced_size(scale)
+        luma = low_channels(ky, ky)
         v, h = header.v_samp, header.h_samp
         ratios = [Fraction(c, max(v)) for c in v[1:]] + [Fraction(c, max(h)) for c in h[1:]]
         k = reduced_size(max((chroma_scale(scale, r) for r in ratios), default=scale))
@@ -166,8 +167,11 @@ def _resample_component(
     """One component read as ``low_channels(k, k)`` -> its ``wanted`` channels on ``grid``, rounded to int16
     (dequantized: its steps are 1)."""
     k = math.isqrt(len(comp.channels))
-    order = [comp.channels.index(c) for c in low_channels(k, k)]
-    x = comp.coefficients[order].astype(np.float32) * comp.quant_table[list(low_channels(k, k))][:, None, None]
+    low = list(low_channels(k, k))
+    x = (
+        comp.coefficients[[comp.channels.index(c) for c in low]].astype(np.float32)
+        * comp.quant_table[low][:, None, None]
+    )
     out = resample_plane(x, (k, k), scale, start, grid, wanted)
     return np.clip(np.rint(out), -32768, 32767).astype(np.int16)
 
