@@ -9,9 +9,9 @@ Along one axis a plane of 8-sample blocks becomes, with no pixel decode:
    growing, borders repeated;
 3. the output samples -> 8-sample output blocks (forward DCT).
 
-The product is one small dense matrix per axis (``axis_matrix``), so a 2D resize is two matrix products on
-the coefficient plane laid out block by block (``resample_plane``). Only the wanted output frequencies are
-computed.
+The product is one banded matrix per axis (``banded_axis``: an output block depends on the few input blocks
+under it), so a 2D resize is two banded products on the coefficient plane laid out block by block
+(``resample_plane``). Only the wanted output frequencies are computed.
 """
 
 import math
@@ -51,39 +51,58 @@ def resample_weights(n_in: int, n_out: int, scale: float, start: float) -> np.nd
     return w
 
 
-@lru_cache(maxsize=64)
-def axis_matrix(n_in_blocks: int, k: int, scale: float, start: float, n_out_blocks: int) -> np.ndarray:
-    """``[8 * n_out_blocks, k * n_in_blocks]``: output coefficient ``8*b + f`` (block ``b``, frequency ``f``)
-    from input coefficient ``k*a + j`` (block ``a``, frequency ``j < k``).
-
-    ``scale``: output samples per *full-size* input sample; ``start``: where output sample 0 begins, in
-    output samples from the start of the input axis (negative: before it, the border repeats)."""
-    to_samples = np.kron(np.eye(n_in_blocks), np.sqrt(k / 8) * dct_k(k).T)  # [k*n_in, k*n_in]
-    r = resample_weights(k * n_in_blocks, 8 * n_out_blocks, scale * 8 / k, start)
-    to_blocks = np.kron(np.eye(n_out_blocks), dct_matrix())
-    out = to_blocks @ r @ to_samples
-    out.setflags(write=False)
-    return out
+def _sample_bounds(n_in: int, n_out: int, scale: float, start: float) -> tuple[np.ndarray, np.ndarray]:
+    """First and last input sample each output sample of ``resample_weights`` reads (clamped to the axis)."""
+    j = np.arange(n_out)
+    if scale <= 1:
+        lo, hi = np.floor((start + j) / scale), np.ceil((start + j + 1) / scale) - 1
+    else:
+        lo = np.floor(np.clip((start + j + 0.5) / scale - 0.5, 0, n_in - 1))
+        hi = lo + 1
+    return np.clip(lo, 0, n_in - 1).astype(int), np.clip(hi, 0, n_in - 1).astype(int)
 
 
-@lru_cache(maxsize=64)
+def _band_weights(n_in: int, scale: float, start: float, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``resample_weights(n_in, ...)[rows, cols]`` for index arrays of one shape, without the dense matrix."""
+    if scale <= 1:
+        lo, hi = (start + rows) / scale, (start + rows + 1) / scale
+        w = np.clip(np.minimum(hi, cols + 1) - np.maximum(lo, cols), 0, None)
+        w += (cols == 0) * np.clip(np.minimum(hi, 0) - lo, 0, None)  # the part before the first sample
+        w += (cols == n_in - 1) * np.clip(hi - np.maximum(lo, n_in), 0, None)  # and after the last
+        return w / (hi - lo)
+    pos = np.clip((start + rows + 0.5) / scale - 0.5, 0, n_in - 1)
+    left = np.floor(pos)
+    right = np.minimum(left + 1, n_in - 1)
+    frac = pos - left
+    return (cols == left) * (1 - frac) + (cols == right) * frac
+
+
+@lru_cache(maxsize=256)
 def banded_axis(
     n_in_blocks: int, k: int, scale: float, start: float, n_out_blocks: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``axis_matrix`` as a band: ``(first, weights)``, where output block ``b`` reads input coefficients
-    ``k*first[b] ... k*first[b] + weights.shape[2] - 1`` with ``weights[b]`` (``[8, k*span]``). An output
-    block depends on the few input blocks under it, so this is a fraction of the dense product's work."""
-    dense = axis_matrix(n_in_blocks, k, scale, start, n_out_blocks).reshape(n_out_blocks, 8, n_in_blocks, k)
-    used = np.abs(dense).max(axis=(1, 3)) > 0  # [n_out, n_in]
-    first = np.where(used.any(1), used.argmax(1), 0)
-    last = np.where(used.any(1), n_in_blocks - 1 - used[:, ::-1].argmax(1), 0)
-    span = int((last - first).max()) + 1
-    first = np.minimum(first, n_in_blocks - span)  # every band inside the axis (span <= n_in)
-    idx = first[:, None] + np.arange(span)
-    weights = dense[np.arange(n_out_blocks)[:, None], :, idx].transpose(0, 2, 1, 3).reshape(n_out_blocks, 8, k * span)
+    """The per-axis map as a band: ``(first, weights)``, where output block ``b`` reads input coefficients
+    ``k*first[b] ... k*first[b] + weights.shape[2] - 1`` (block ``a``, frequency ``j < k`` at ``k*a + j``)
+    with ``weights[b]`` (``[8, k*span]``): output coefficient ``f`` of block ``b`` is ``weights[b, f] @ x``.
+
+    The map is ``forward DCT . resample_weights . k-point inverse DCT`` restricted to the few input blocks
+    under each output block, built directly from those blocks (photo sizes vary, so this runs per request
+    and must not cost a dense ``[8 * n_out, k * n_in]`` product). ``scale``: output samples per
+    *full-size* input sample; ``start``: where output sample 0 begins, in output samples from the start of
+    the input axis (negative: before it, the border repeats)."""
+    n_in, s = k * n_in_blocks, scale * 8 / k
+    lo, hi = _sample_bounds(n_in, 8 * n_out_blocks, s, start)
+    a0, a1 = (lo // k).reshape(n_out_blocks, 8).min(1), (hi // k).reshape(n_out_blocks, 8).max(1)
+    span = int((a1 - a0).max()) + 1
+    first = np.minimum(a0, n_in_blocks - span)  # every band inside the axis (span <= n_in_blocks)
+    rows = np.arange(8 * n_out_blocks).reshape(n_out_blocks, 8, 1)
+    cols = (k * first)[:, None, None] + np.arange(k * span)
+    r = _band_weights(n_in, s, start, rows, cols).reshape(n_out_blocks, 8, span, k)
+    to_samples = np.sqrt(k / 8) * dct_k(k)  # [j, t]: coefficient j -> sample t of a k/8-scaled block
+    weights = (dct_matrix() @ (r @ to_samples.T).reshape(n_out_blocks, 8, k * span)).astype(np.float32)
     for a in (first, weights):
         a.setflags(write=False)
-    return first, np.ascontiguousarray(weights, dtype=np.float32)
+    return first, weights
 
 
 def _apply_band(x: np.ndarray, band: tuple[np.ndarray, np.ndarray], k: int, freqs: list[int]) -> np.ndarray:
@@ -109,7 +128,7 @@ def resample_plane(
     """A dequantized plane ``[k_v*k_h, H, W]`` (channels ``low_channels(*k)`` in that order) -> the
     ``wanted`` channels ``[len(wanted), *grid]`` (float32) of the resampled plane's ``grid`` of blocks.
 
-    ``scale`` and ``start`` per axis (vertical, horizontal), as in ``axis_matrix``."""
+    ``scale`` and ``start`` per axis (vertical, horizontal), as in ``banded_axis``."""
     (kv, kh), (h, w) = k, dequantized.shape[-2:]
     rows = sorted({c // 8 for c in wanted})
     cols = sorted({c % 8 for c in wanted})

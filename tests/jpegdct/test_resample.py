@@ -5,7 +5,7 @@ import pytest
 
 from jpegdct.blocks import dct_k, dct_matrix
 from jpegdct.resample import (
-    axis_matrix,
+    banded_axis,
     low_channels,
     reduced_size,
     resample_plane,
@@ -22,6 +22,22 @@ def to_blocks(pixels: np.ndarray) -> np.ndarray:
     x = pixels.reshape(h, 8, w, 8)
     c = np.einsum("vm,hmwn,un->vuhw", d, x, d)
     return c.reshape(64, h, w)
+
+
+def dense_axis(n_in_blocks: int, k: int, scale: float, start: float, n_out_blocks: int) -> np.ndarray:
+    """The per-axis map written as the plain product (forward DCT . resample . k-point inverse DCT):
+    ``[8 * n_out_blocks, k * n_in_blocks]``, output ``8*b + f`` from input ``k*a + j``."""
+    to_samples = np.kron(np.eye(n_in_blocks), np.sqrt(k / 8) * dct_k(k).T)
+    r = resample_weights(k * n_in_blocks, 8 * n_out_blocks, scale * 8 / k, start)
+    return np.kron(np.eye(n_out_blocks), dct_matrix()) @ r @ to_samples
+
+
+def band_as_dense(band: tuple[np.ndarray, np.ndarray], k: int, n_in_blocks: int) -> np.ndarray:
+    first, weights = band
+    out = np.zeros((8 * len(first), k * n_in_blocks))
+    for b, a in enumerate(first):
+        out[8 * b : 8 * b + 8, k * a : k * a + weights.shape[2]] = weights[b]
+    return out
 
 
 def pixel_reference(
@@ -104,5 +120,22 @@ def test_only_the_wanted_channels_come_back_in_their_order() -> None:
 def test_reduced_size_and_low_channels() -> None:
     assert [reduced_size(s) for s in (1 / 8, 0.2, 0.5, 0.51, 1.0, 2.0)] == [1, 2, 4, 5, 8, 8]
     assert low_channels(2, 2) == (0, 1, 8, 9)
-    m = axis_matrix(4, 8, 1.0, 0.0, 4)
-    assert np.allclose(m, np.eye(32)) and not m.flags.writeable
+    assert np.allclose(dense_axis(4, 8, 1.0, 0.0, 4), np.eye(32))
+
+
+@pytest.mark.parametrize(
+    ("n_in", "k", "scale", "start", "n_out"),
+    [
+        (4, 8, 1.0, 0.0, 4),  # identity
+        (47, 7, 0.853, 3.9, 32),  # a 500x375 photo to a 320 short side
+        (504, 1, 0.1058, 61.3, 32),  # 12 MP, DC only
+        (20, 8, 2.0, 17.0, 32),  # a 160 px photo doubled
+        (13, 8, 2.3, -11.5, 32),  # upscaled, window far past both edges
+        (9, 3, 0.3, -0.7, 2),
+        (1, 8, 3.0, 0.0, 3),  # one block grows to three
+    ],
+)
+def test_the_band_is_the_dense_product(n_in: int, k: int, scale: float, start: float, n_out: int) -> None:
+    band = banded_axis(n_in, k, scale, start, n_out)
+    np.testing.assert_allclose(band_as_dense(band, k, n_in), dense_axis(n_in, k, scale, start, n_out), atol=1e-5)
+    assert not band[1].flags.writeable and band[0].min() >= 0 and band[0].max() + band[1].shape[2] // k <= n_in
