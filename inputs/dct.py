@@ -11,6 +11,7 @@ Every photo reaches the model at the scale it trained at: short side -> the cont
 """
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
@@ -157,23 +158,22 @@ def dct_input(data: bytes, contract: InputContract, limits: Limits = DEFAULT_LIM
     return dct_input_from_coefficients(jc, contract, plan.factor)
 
 
-def _resample_component(
-    comp: Component,
+def _resample_components(
+    comps: Sequence[Component],
     scale: tuple[float, float],
     start: tuple[float, float],
     grid: tuple[int, int],
     wanted: tuple[int, ...],
 ) -> np.ndarray:
-    """One component read as ``low_channels(k, k)`` -> its ``wanted`` channels on ``grid``, rounded to int16
-    (dequantized: its steps are 1)."""
-    k = math.isqrt(len(comp.channels))
-    low = list(low_channels(k, k))
-    x = (
-        comp.coefficients[[comp.channels.index(c) for c in low]].astype(np.float32)
-        * comp.quant_table[low][:, None, None]
-    )
-    out = resample_plane(x, (k, k), scale, start, grid, wanted)
-    return np.clip(np.rint(out), -32768, 32767).astype(np.int16)
+    """Components of one geometry, each read as ``low_channels(k, k)`` -> their ``wanted`` channels on
+    ``grid``, back to back, rounded to int16 (dequantized: their steps are 1). Resampled in one go."""
+    k = math.isqrt(len(comps[0].channels))
+    low = low_channels(k, k)
+    coefs = [c.coefficients if c.channels == low else c.coefficients[[c.channels.index(i) for i in low]] for c in comps]
+    steps = np.stack([c.quant_table[list(low)] for c in comps])
+    planes = coefs[0][None] if len(coefs) == 1 else np.stack(coefs)
+    out = resample_plane(planes, (k, k), scale, start, grid, wanted, steps)
+    return np.clip(np.rint(out), -32768, 32767).astype(np.int16).reshape(-1, *grid)
 
 
 def resampled_input(jc: JpegCoefficients, contract: InputContract) -> DctInput:
@@ -188,17 +188,24 @@ def resampled_input(jc: JpegCoefficients, contract: InputContract) -> DctInput:
     scale = contract.source_short / (8 * min(h, w))
     # Where the centred window starts, in model luma samples from the photo's top-left corner.
     start = ((8 * h * scale - 8 * gh) / 2, (8 * w * scale - 8 * gw) / 2)
-    y = _resample_component(luma, (scale, scale), start, (gh, gw), preset.luma)
+    y = _resample_components([luma], (scale, scale), start, (gh, gw), preset.luma)
     nc = len(preset.chroma)
     ones = np.ones(len(preset.luma), dtype=np.float32)
     if not jc.has_chroma:  # grayscale: neutral chroma is exactly zero in the DCT domain
         ch, cw = contract.chroma_grid
         return DctInput(y, np.zeros((2 * nc, ch, cw), dtype=np.int16), ones, np.ones(2 * nc, dtype=np.float32))
+    chroma = jc.components[1:3]
+    # Cb and Cr share one geometry in every common layout: then one pair of banded products serves both.
+    groups = (
+        [chroma] if len({(c.coefficients.shape, c.v_samp, c.h_samp) for c in chroma}) == 1 else [[c] for c in chroma]
+    )
     planes = []
-    for comp in jc.components[1:3]:
-        rv, rh = Fraction(comp.v_samp, luma.v_samp), Fraction(comp.h_samp, luma.h_samp)
+    for group in groups:
+        rv, rh = Fraction(group[0].v_samp, luma.v_samp), Fraction(group[0].h_samp, luma.h_samp)
         cs = (chroma_scale(scale, rv), chroma_scale(scale, rh))
-        planes.append(_resample_component(comp, cs, (start[0] / 2, start[1] / 2), contract.chroma_grid, preset.chroma))
+        planes.append(
+            _resample_components(group, cs, (start[0] / 2, start[1] / 2), contract.chroma_grid, preset.chroma)
+        )
     return DctInput(y, np.concatenate(planes), ones, np.ones(2 * nc, dtype=np.float32))
 
 

@@ -24,6 +24,7 @@ struct fs_ctx {
     int warnings;
     int unsupported;
     int stage; /* 0 new, 1 header read, 2 coefficients read, 3 pixel decode started */
+    void *copy; /* fs_read_coefs: where its block hook copies to */
     char message[JMSG_LENGTH_MAX + 32];
 };
 
@@ -172,54 +173,142 @@ int fs_read_header(fs_ctx *ctx, const unsigned char *data, size_t len, int stric
 }
 
 /*
- * Reads all coefficients (entropy decoding only) and copies the wanted channels of each component into
- * outs[c], laid out [nchan[c], height_in_blocks, width_in_blocks] in natural (row-major 8*v+u) order.
- * chan_idx holds the channel lists of all components back to back. qtables receives 64 quantization
- * steps per component, natural order.
+ * The coefficients come out of libjpeg's own decoding loop, block by block, through the per-component
+ * inverse-DCT hook: a raw-data decode at a reduced scale calls cinfo->idct->inverse_DCT[ci] once for every block
+ * of every component (in order within each iMCU row) with the block's quantized coefficients, natural
+ * order. Replacing that hook with a copy of the wanted channels skips the inverse DCT, upsampling and
+ * colour conversion, and, for the usual single-scan (baseline) JPEG, libjpeg never holds more than one MCU
+ * row: no whole-image coefficient buffer (jpeg_read_coefficients allocates 128 bytes per block, 36 MB at
+ * 12 MP, and writing it costs more than what is kept). Progressive and multi-scan files are buffered by
+ * libjpeg itself, as before.
+ *
+ * The hook table's layout (start_pass, then one method per component) is libjpeg's internal
+ * struct jpeg_inverse_dct (jpegint.h), the same in IJG libjpeg 6b-9 and libjpeg-turbo 1.x-3.x; the
+ * block count check after the decode fails loudly if a library ever calls it differently.
+ */
+typedef void (*fs_idct_fn)(j_decompress_ptr cinfo, jpeg_component_info *compptr, JCOEFPTR coef_block,
+                           JSAMPARRAY output_buf, JDIMENSION output_col);
+struct fs_idct_table {
+    void (*start_pass)(j_decompress_ptr cinfo);
+    fs_idct_fn inverse_DCT[MAX_COMPONENTS];
+};
+
+typedef struct {
+    short *out;       /* [n, bh, bw] */
+    const int *idx;   /* n natural-order channel indices */
+    int n;
+    JDIMENSION bh, bw;
+    JSAMPARRAY rows;  /* this iMCU row's raw-data rows: the hook's output_buf points into them */
+    size_t seen;      /* blocks copied */
+    int bad;          /* a block outside the component's grid */
+} fs_plane;
+
+typedef struct {
+    fs_plane planes[MAX_COMPONENTS];
+    JDIMENSION imcu_row;
+} fs_copy;
+
+static void fs_copy_block(j_decompress_ptr cinfo, jpeg_component_info *compptr, JCOEFPTR coef_block,
+                          JSAMPARRAY output_buf, JDIMENSION output_col)
+{
+    fs_copy *copy = (fs_copy *)((fs_ctx *)cinfo->client_data)->copy;
+    fs_plane *p = &copy->planes[compptr->component_index];
+    const int scaled = compptr->DCT_scaled_size;
+    JDIMENSION row, col;
+    size_t at, plane;
+    int k;
+    if (p->out == NULL)
+        return; /* a component the caller did not ask for */
+    row = copy->imcu_row * (JDIMENSION)compptr->v_samp_factor + (JDIMENSION)((output_buf - p->rows) / scaled);
+    col = output_col / (JDIMENSION)scaled;
+    if (row >= p->bh || col >= p->bw) {
+        p->bad = 1;
+        return;
+    }
+    at = (size_t)row * p->bw + col;
+    plane = (size_t)p->bh * p->bw;
+    for (k = 0; k < p->n; k++)
+        p->out[(size_t)k * plane + at] = coef_block[p->idx[k]];
+    p->seen++;
+}
+
+static int offset_total(int ncomp, const int *nchan)
+{
+    int ci, total = 0;
+    for (ci = 0; ci < ncomp; ci++)
+        total += nchan[ci];
+    return total;
+}
+
+/*
+ * Entropy-decodes the whole image and copies the wanted channels of each component into outs[c], laid out
+ * [nchan[c], height_in_blocks, width_in_blocks] in natural (row-major 8*v+u) order. chan_idx holds the
+ * channel lists of all components back to back. qtables receives 64 quantization steps per component,
+ * natural order.
  */
 int fs_read_coefs(fs_ctx *ctx, int ncomp, short **outs, const int *nchan, const int *chan_idx, unsigned short *qtables)
 {
     struct jpeg_decompress_struct *c = &ctx->cinfo;
-    jvirt_barray_ptr *arrays;
-    int ci, k, offset = 0;
+    JSAMPARRAY rows[MAX_COMPONENTS];
+    fs_copy copy;
+    int ci, k, offset = 0, lines;
     if (ctx->stage != 1) {
         snprintf(ctx->message, sizeof(ctx->message), "header not read");
         return -1;
     }
     if (setjmp(ctx->jump))
         return -1;
-    arrays = jpeg_read_coefficients(c);
+    memset(&copy, 0, sizeof(copy));
+    ctx->copy = &copy;
+    c->raw_data_out = TRUE;
+    c->do_block_smoothing = FALSE; /* it would estimate missing AC terms of an incomplete progressive file */
+    /* libjpeg stores a block's AC coefficients only where its scaled IDCT needs them (DCT_scaled_size > 1):
+     * scale 2/8 keeps them all, 1/8 skips storing them when the DC is all that is wanted. */
+    c->scale_num = 1;
+    for (k = 0; k < offset_total(ncomp, nchan); k++)
+        if (chan_idx[k] != 0)
+            c->scale_num = 2;
+    c->scale_denom = 8;
     ctx->stage = 2;
-    for (ci = 0; ci < ncomp && ci < c->num_components; ci++) {
+    jpeg_start_decompress(c);
+    for (ci = 0; ci < c->num_components; ci++) {
         jpeg_component_info *comp = &c->comp_info[ci];
-        JDIMENSION bh = comp->height_in_blocks, bw = comp->width_in_blocks, row, col;
-        const int n = nchan[ci];
-        const int *idx = chan_idx + offset;
-        short *out = outs[ci];
-        const size_t plane = (size_t)bh * bw;
-        offset += n;
-        if (comp->quant_table != NULL) {
-            for (k = 0; k < DCTSIZE2; k++)
-                qtables[ci * DCTSIZE2 + k] = comp->quant_table->quantval[k];
-        } else {
-            for (k = 0; k < DCTSIZE2; k++)
-                qtables[ci * DCTSIZE2 + k] = 0;
+        fs_plane *p = &copy.planes[ci];
+        const JDIMENSION width = (comp->width_in_blocks + (JDIMENSION)c->max_h_samp_factor) * comp->DCT_scaled_size;
+        rows[ci] = (*c->mem->alloc_sarray)((j_common_ptr)c, JPOOL_IMAGE, width,
+                                           (JDIMENSION)(comp->v_samp_factor * comp->DCT_scaled_size));
+        p->rows = rows[ci];
+        p->bh = comp->height_in_blocks;
+        p->bw = comp->width_in_blocks;
+        if (ci < ncomp) {
+            p->out = outs[ci];
+            p->n = nchan[ci];
+            p->idx = chan_idx + offset;
+            offset += nchan[ci];
         }
-        for (row = 0; row < bh; row++) {
-            JBLOCKARRAY rows = (*c->mem->access_virt_barray)((j_common_ptr)c, arrays[ci], row, 1, FALSE);
-            JBLOCKROW blocks = rows[0];
-            short *dst = out + (size_t)row * bw;
-            /* Channel-outer: each output plane row is written as one sequential stream (64 interleaved
-             * streams, one per channel, cost about as much as the entropy decoding on large images). */
-            for (k = 0; k < n; k++) {
-                const int src = idx[k];
-                short *plane_row = dst + (size_t)k * plane;
-                for (col = 0; col < bw; col++)
-                    plane_row[col] = blocks[col][src];
-            }
+        ((struct fs_idct_table *)c->idct)->inverse_DCT[ci] = fs_copy_block;
+    }
+    lines = c->max_v_samp_factor * c->min_DCT_scaled_size;
+    while (c->output_scanline < c->output_height) {
+        copy.imcu_row = c->output_scanline / (JDIMENSION)lines;
+        if (jpeg_read_raw_data(c, rows, (JDIMENSION)lines) == 0) {
+            snprintf(ctx->message, sizeof(ctx->message), "decoder stopped early");
+            return -1;
         }
     }
+    for (ci = 0; ci < ncomp && ci < c->num_components; ci++) {
+        jpeg_component_info *comp = &c->comp_info[ci];
+        const fs_plane *p = &copy.planes[ci];
+        if (p->bad || p->seen != (size_t)p->bh * p->bw) {
+            snprintf(ctx->message, sizeof(ctx->message), "coefficient hook saw %lu of %lu blocks of component %d",
+                     (unsigned long)p->seen, (unsigned long)p->bh * p->bw, ci);
+            return -1;
+        }
+        for (k = 0; k < DCTSIZE2; k++)
+            qtables[ci * DCTSIZE2 + k] = comp->quant_table != NULL ? comp->quant_table->quantval[k] : 0;
+    }
     jpeg_finish_decompress(c);
+    ctx->copy = NULL;
     return 0;
 }
 

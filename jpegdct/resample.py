@@ -105,11 +105,11 @@ def banded_axis(
     return first, weights
 
 
-def _apply_band(x: np.ndarray, band: tuple[np.ndarray, np.ndarray], k: int, freqs: list[int]) -> np.ndarray:
-    """``[k*n_in, M]`` -> ``[n_out, len(freqs), M]``: the band's map along the first axis."""
-    first, weights = band
+def _apply_band(x: np.ndarray, first: np.ndarray, weights: np.ndarray, k: int, freqs: list[int]) -> np.ndarray:
+    """``[k*n_in, ...]`` -> ``[n_out, len(freqs), prod(...)]``: a band's map along the first axis."""
     idx = (k * first)[:, None] + np.arange(weights.shape[2])
-    return np.matmul(weights[:, freqs], x[idx])
+    gathered = x[idx]
+    return np.matmul(weights[:, freqs], gathered.reshape(*gathered.shape[:2], -1))
 
 
 def low_channels(k_v: int, k_h: int) -> tuple[int, ...]:
@@ -118,24 +118,40 @@ def low_channels(k_v: int, k_h: int) -> tuple[int, ...]:
 
 
 def resample_plane(
-    dequantized: np.ndarray,
+    coefficients: np.ndarray,
     k: tuple[int, int],
     scale: tuple[float, float],
     start: tuple[float, float],
     grid: tuple[int, int],
     wanted: Sequence[int],
+    steps: np.ndarray | None = None,
 ) -> np.ndarray:
-    """A dequantized plane ``[k_v*k_h, H, W]`` (channels ``low_channels(*k)`` in that order) -> the
-    ``wanted`` channels ``[len(wanted), *grid]`` (float32) of the resampled plane's ``grid`` of blocks.
+    """Planes ``[..., k_v*k_h, H, W]`` (channels ``low_channels(*k)`` in that order; any leading dimensions
+    are planes of one geometry, such as Cb and Cr, resampled together) -> the ``wanted`` channels
+    ``[..., len(wanted), *grid]`` (float32) of each resampled plane's ``grid`` of blocks.
 
-    ``scale`` and ``start`` per axis (vertical, horizontal), as in ``banded_axis``."""
-    (kv, kh), (h, w) = k, dequantized.shape[-2:]
+    ``steps`` (``[..., k_v*k_h]``, the quantization steps) dequantizes on the way; without it the planes are
+    taken as dequantized. Only the blocks the two bands read are touched. ``scale`` and ``start`` per axis
+    (vertical, horizontal), as in ``banded_axis``."""
+    (kv, kh), (h, w) = k, coefficients.shape[-2:]
+    lead = coefficients.shape[:-3]
+    (fv, wv), (fh, wh) = (
+        banded_axis(h, kv, scale[0], start[0], grid[0]),
+        banded_axis(w, kh, scale[1], start[1], grid[1]),
+    )
+    v0, h0 = int(fv.min()), int(fh.min())
+    bh, bw = int(fv.max()) + wv.shape[2] // kv - v0, int(fh.max()) + wh.shape[2] // kh - h0
+    x = coefficients.reshape(-1, kv * kh, h, w)[:, :, v0 : v0 + bh, h0 : h0 + bw]
+    p = x.shape[0]
+    x = x.astype(np.float32) if steps is None else x * steps.astype(np.float32).reshape(p, kv * kh, 1, 1)
     rows = sorted({c // 8 for c in wanted})
     cols = sorted({c % 8 for c in wanted})
-    # Block-major layout: z[kv*a + j, kh*c + i] = coefficient (j, i) of block (a, c).
-    z = dequantized.astype(np.float32).reshape(kv, kh, h, w).transpose(2, 0, 3, 1).reshape(kv * h, kh * w)
-    y = _apply_band(z, banded_axis(h, kv, scale[0], start[0], grid[0]), kv, rows)  # [gh, rows, kh*w]
-    y = y.reshape(-1, kh * w).T  # [kh*w, gh*rows]
-    y = _apply_band(y, banded_axis(w, kh, scale[1], start[1], grid[1]), kh, cols)  # [gw, cols, gh*rows]
-    y = y.reshape(grid[1], len(cols), grid[0], len(rows))  # [b_h, f_h, b_v, f_v]
-    return np.stack([y[:, cols.index(c % 8), :, rows.index(c // 8)].T for c in wanted])
+    # Block-major layout: z[kv*a + j, (plane, c, i)] = coefficient (j, i) of block (a, c) of a plane.
+    z = x.reshape(p, kv, kh, bh, bw).transpose(3, 1, 0, 4, 2).reshape(bh * kv, p * bw * kh)
+    y = _apply_band(z, fv - v0, wv, kv, rows)  # [gh, rows, p*bw*kh]
+    y = y.reshape(grid[0] * len(rows), p, bw * kh).transpose(2, 1, 0)  # [bw*kh, p, gh*rows]
+    y = _apply_band(y, fh - h0, wh, kh, cols)  # [gw, cols, p*gh*rows]
+    y = y.reshape(grid[1], len(cols), p, grid[0], len(rows)).transpose(2, 4, 1, 3, 0)  # [p, f_v, f_h, b_v, b_h]
+    pick = [rows.index(c // 8) * len(cols) + cols.index(c % 8) for c in wanted]
+    y = y.reshape(p, len(rows) * len(cols), *grid)[:, pick]
+    return y.reshape(*lead, len(wanted), *grid)

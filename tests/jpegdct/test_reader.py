@@ -159,6 +159,21 @@ def test_channel_selection_any_order_and_fewer_components(kit: SimpleNamespace) 
         read_coefficients(data, [(0, 64)])
 
 
+@pytest.mark.parametrize("subsampling", ["4:2:0", "4:4:4", "4:2:2", "gray"])
+@pytest.mark.parametrize("progressive", [False, True])
+def test_a_dc_only_read_equals_the_dc_of_a_full_read(kit: SimpleNamespace, subsampling: str, progressive: bool) -> None:
+    # Asking for the DC alone decodes at libjpeg's 1/8 scale, where it stores no AC coefficients: the DCs
+    # must still be those of the full read, for every layout (chroma blocks there are still stored whole).
+    img = kit.noise_image(45, 61, seed=4)
+    data = kit.encode(img[..., 0] if subsampling == "gray" else img, 80, subsampling, progressive=progressive)
+    full = read_coefficients(data)
+    dc = read_coefficients(data, [(0,)] * len(full.components))
+    for f, d in zip(full.components, dc.components, strict=True):
+        np.testing.assert_array_equal(d.coefficients[0], f.coefficients[0])
+    luma_dc = read_coefficients(data, [(0,), (0, 1)])  # a chroma AC wanted: every block read whole again
+    np.testing.assert_array_equal(luma_dc.components[0].coefficients[0], full.components[0].coefficients[0])
+
+
 @pytest.mark.parametrize("subsampling", ["4:4:4", "4:2:2", "4:2:0", "gray"])
 @pytest.mark.parametrize("quality", [30, 75, 95, 100])
 @pytest.mark.parametrize("progressive", [False, True])
