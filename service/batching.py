@@ -27,6 +27,16 @@ class QueueFull(Exception):
     """The bounded queue is full: the caller should answer 503 and ask the client to retry."""
 
 
+class DeadlineExceeded(Exception):
+    """The client's deadline passed before the work ran: it is dropped, never computed (the caller says 504)."""
+
+
+def check_deadline(deadline: float | None, what: str) -> None:
+    """Raise ``DeadlineExceeded`` if ``deadline`` (a ``time.perf_counter()`` instant) has passed."""
+    if deadline is not None and time.perf_counter() >= deadline:
+        raise DeadlineExceeded(what)
+
+
 @dataclass(frozen=True)
 class BatchTiming:
     queue_s: float  # enqueue -> the batch starts running
@@ -38,6 +48,7 @@ class BatchTiming:
 class _Pending:
     feeds: Feeds
     future: asyncio.Future[tuple[Feeds, BatchTiming]]
+    deadline: float | None = None
     enqueued: float = field(default_factory=time.perf_counter)
 
 
@@ -91,11 +102,15 @@ class MicroBatcher:
             self._task = None
         self._executor.shutdown(wait=True)
 
-    async def submit(self, feeds: Feeds) -> tuple[Feeds, BatchTiming]:
-        """Queue one sample (arrays without the batch axis); returns its outputs (without the batch axis)."""
+    async def submit(self, feeds: Feeds, deadline: float | None = None) -> tuple[Feeds, BatchTiming]:
+        """Queue one sample (arrays without the batch axis); returns its outputs (without the batch axis).
+
+        ``deadline`` (a ``time.perf_counter()`` instant): if it passes while the sample waits, the sample is
+        dropped from its batch and ``DeadlineExceeded`` raised instead."""
         if self._task is None:
             raise RuntimeError(f"batcher {self.name} is not running")
-        pending = _Pending(feeds, asyncio.get_running_loop().create_future())
+        check_deadline(deadline, self.name)
+        pending = _Pending(feeds, asyncio.get_running_loop().create_future(), deadline)
         try:
             self._queue.put_nowait(pending)
         except asyncio.QueueFull:
@@ -129,7 +144,16 @@ class MicroBatcher:
                     self._queue.task_done()
 
     async def _run(self, batch: list[_Pending]) -> None:
-        live = [p for p in batch if not p.future.done()]  # a client that went away cancelled its future
+        live = []
+        for p in batch:
+            if p.future.done():  # a client that went away cancelled its future
+                continue
+            try:
+                check_deadline(p.deadline, self.name)
+            except DeadlineExceeded as e:
+                p.future.set_exception(e)
+                continue
+            live.append(p)
         if not live:
             return
         started = time.perf_counter()

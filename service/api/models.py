@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from service.api.body import read_image
+from service.api.deadline import deadline_exceeded, request_deadline
 from service.api.deps import StateDep, require_api_key
-from service.batching import QueueFull
+from service.batching import DeadlineExceeded, QueueFull
 from service.errors import RequestError
 from service.handlers import ServedModel
 from service.reader import check_jpeg_bytes
@@ -19,7 +20,7 @@ PROVIDER_HEADER = "X-Execution-Provider"
 
 router = APIRouter(prefix="/v1", tags=["models"], dependencies=[Depends(require_api_key)])
 
-_ERRORS = {code: {"model": ErrorResponse} for code in (401, 404, 413, 415, 422, 503)}
+_ERRORS = {code: {"model": ErrorResponse} for code in (401, 404, 413, 415, 422, 503, 504)}
 _BODY = {
     "requestBody": {
         "required": True,
@@ -96,7 +97,8 @@ async def classify(
     state: StateDep,
     top_k: Annotated[int, Query(description="How many classes to return, 1..number of classes")] = 5,
 ) -> ClassifyResponse:
-    """Classify one JPEG."""
+    """Classify one JPEG. An optional ``X-Request-Timeout: <seconds>`` header: work not started by then is
+    dropped and the answer is 504."""
     start = time.perf_counter()
     settings, metrics = state.settings, state.metrics
     label, status = (name if name in state.models else "_unknown"), 500
@@ -105,13 +107,16 @@ async def classify(
         k = model.contract.num_classes
         if not 1 <= top_k <= k:
             raise RequestError(422, f"top_k must be between 1 and {k} (the number of classes of {name!r}), got {top_k}")
+        deadline = request_deadline(request.headers, start)
         try:
             with model.admit():  # before the body is read: overload sheds at once
                 data = await read_image(request, settings.MAX_BODY_BYTES)
                 check_jpeg_bytes(data)
-                r = await model.classify(data, top_k)
+                r = await model.classify(data, top_k, deadline)
         except QueueFull:
             raise overloaded(name, settings.QUEUE_SIZE, settings.RETRY_AFTER_S) from None
+        except DeadlineExceeded:
+            raise deadline_exceeded(request.headers) from None
         total = time.perf_counter() - start
         status = 200
     except RequestError as e:

@@ -6,6 +6,7 @@ the same status codes as ``/v1`` (a bad JPEG is 422, an overloaded model 503 + R
 """
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -14,10 +15,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from service.api.body import limited
+from service.api.deadline import deadline_exceeded, request_deadline
 from service.api.deps import StateDep, require_api_key
 from service.api.models import PROVIDER_HEADER, overloaded
 from service.api.oip import EXTENSIONS, HEADER_LENGTH, INPUT, OUTPUT, encode_infer_response, parse_infer_request
-from service.batching import QueueFull
+from service.batching import DeadlineExceeded, QueueFull
 from service.errors import RequestError
 from service.handlers import ServedModel
 from service.reader import check_jpeg_bytes
@@ -101,7 +103,7 @@ async def model_ready(name: str, state: StateDep, version: str | None = None) ->
     return await _answer(run)
 
 
-async def _probabilities(model: ServedModel, images: list[bytes]) -> np.ndarray:
+async def _probabilities(model: ServedModel, images: list[bytes], deadline: float | None) -> np.ndarray:
     """Every image classified (concurrently, so they batch together) -> ``[N, classes]`` probabilities."""
     k = model.contract.num_classes
     for i, data in enumerate(images):
@@ -109,10 +111,10 @@ async def _probabilities(model: ServedModel, images: list[bytes]) -> np.ndarray:
             check_jpeg_bytes(data)
         except RequestError as e:
             raise RequestError(e.status_code, f"input {INPUT!r} element {i}: {e.detail}", e.headers) from None
-    results = await asyncio.gather(*(model.classify(d, k) for d in images), return_exceptions=True)
+    results = await asyncio.gather(*(model.classify(d, k, deadline) for d in images), return_exceptions=True)
     probs = np.zeros((len(images), k), dtype=np.float32)
     for i, r in enumerate(results):
-        if isinstance(r, QueueFull):
+        if isinstance(r, QueueFull | DeadlineExceeded):
             raise r
         if isinstance(r, RequestError):
             raise RequestError(r.status_code, f"input {INPUT!r} element {i}: {r.detail}", r.headers)
@@ -127,9 +129,11 @@ async def _probabilities(model: ServedModel, images: list[bytes]) -> np.ndarray:
 @router.post("/models/{name}/versions/{version}/infer")
 async def infer(name: str, request: Request, state: StateDep, version: str | None = None) -> Any:
     s = state.settings
+    arrived = time.perf_counter()
 
     async def run() -> Response:
         model = _model(state, name, version)
+        deadline = request_deadline(request.headers, arrived)
         try:
             # Admission before the body is read, for one image: the batch size is known only after.
             with model.admit():
@@ -141,9 +145,11 @@ async def infer(name: str, request: Request, state: StateDep, version: str | Non
                     if len(data) > s.MAX_BODY_BYTES:
                         raise RequestError(413, f"input {INPUT!r} element {i} is larger than {s.MAX_BODY_BYTES} bytes")
                 with model.admit(len(req.images) - 1):
-                    probs = await _probabilities(model, req.images)
+                    probs = await _probabilities(model, req.images, deadline)
         except QueueFull:
             raise overloaded(name, s.QUEUE_SIZE, s.RETRY_AFTER_S) from None
+        except DeadlineExceeded:
+            raise deadline_exceeded(request.headers) from None
         content, headers = encode_infer_response(name, req, probs, model.contract.labels)
         headers[PROVIDER_HEADER] = model.provider
         return Response(content, headers=headers, media_type=headers.pop("content-type"))

@@ -16,7 +16,7 @@ from inputs.contract import InputContract
 from inputs.graphs import Feeds, GraphKey
 from inputs.kinds import GraphSpec
 from jpegdct import Limits
-from service.batching import BatchTiming, MicroBatcher, QueueFull
+from service.batching import BatchTiming, MicroBatcher, QueueFull, check_deadline
 from service.metrics import Metrics
 from service.reader import ReaderPool
 from service.registry import LoadedModel
@@ -106,7 +106,9 @@ class ServedModel(ABC):
         return None
 
     @abstractmethod
-    async def classify(self, data: bytes, k: int) -> Classification: ...
+    async def classify(self, data: bytes, k: int, deadline: float | None = None) -> Classification:
+        """``deadline``: a ``time.perf_counter()`` instant after which no more work is started for this image
+        (``DeadlineExceeded``)."""
 
     @property
     def providers(self) -> dict[str, str]:
@@ -139,12 +141,14 @@ class ServedModel(ABC):
             for n in sorted({1, self.max_batch}):
                 graph.run(self.specs[key].zeros(n))
 
-    async def run_graph(self, key: GraphKey, data: bytes) -> GraphRun:
-        """Decode ``data`` into graph ``key``'s inputs in the reader pool, then run it micro-batched."""
+    async def run_graph(self, key: GraphKey, data: bytes, deadline: float | None = None) -> GraphRun:
+        """Decode ``data`` into graph ``key``'s inputs in the reader pool, then run it micro-batched; past
+        ``deadline``, neither starts (``DeadlineExceeded``)."""
         batcher = self.batchers[key]
+        check_deadline(deadline, batcher.name)
         with batcher.arriving():
             feeds, read_s = await self.reader.run(self.specs[key].prepare, data, self.limits)
-        out, timing = await batcher.submit(feeds)
+        out, timing = await batcher.submit(feeds, deadline)
         return GraphRun(out, sum(a.nbytes for a in feeds.values()), read_s, timing)
 
     def observe(self, r: Classification) -> Classification:

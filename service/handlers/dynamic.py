@@ -10,11 +10,11 @@ from service.handlers.base import Classification, ServedModel, top_k
 
 
 class DynamicResolutionModel(ServedModel):
-    async def classify(self, data: bytes, k: int) -> Classification:
-        pick = await self.run_graph(PREDICTOR, data)
+    async def classify(self, data: bytes, k: int, deadline: float | None = None) -> Classification:
+        pick = await self.run_graph(PREDICTOR, data, deadline)
         r = self.contract.resolutions[int(np.argmax(pick.outputs["resolution_logits"]))]
         key = path_key(r)
-        path = await self.run_graph(key, data)
+        path = await self.run_graph(key, data, deadline)
         return self.observe(
             Classification(
                 top_k(path.outputs["logits"], self.contract, k),

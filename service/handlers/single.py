@@ -9,8 +9,8 @@ class SingleGraphModel(ServedModel):
     def input_bytes(self) -> int:
         return self.specs[CLASSIFIER].input_bytes
 
-    async def classify(self, data: bytes, k: int) -> Classification:
-        run = await self.run_graph(CLASSIFIER, data)
+    async def classify(self, data: bytes, k: int, deadline: float | None = None) -> Classification:
+        run = await self.run_graph(CLASSIFIER, data, deadline)
         t = run.timing
         predictions = top_k(run.outputs["logits"], self.contract, k)
         return self.observe(Classification(predictions, run.input_bytes, run.read_s, t.queue_s, t.infer_s))

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from inputs.graphs import CLASSIFIER
-from service.batching import Feeds, MicroBatcher, QueueFull
+from service.batching import DeadlineExceeded, Feeds, MicroBatcher, QueueFull
 from tests.support.app import make_settings, serve
 from tests.support.jpegs import jpeg
 
@@ -84,6 +84,32 @@ async def test_full_queue_raises_and_stop_drains() -> None:
     assert sizes == [1, 1, 1]
 
 
+async def test_a_sample_past_its_deadline_is_dropped_not_computed() -> None:
+    gate = threading.Event()
+    seen: list[list[float]] = []
+
+    def blocked(feeds: Feeds) -> Feeds:
+        seen.append([float(v) for v in feeds["x"][:, 0]])
+        gate.wait(5)
+        return {"y": feeds["x"] * 2}
+
+    b = MicroBatcher("t", blocked, max_batch=4, max_delay_s=0, queue_size=8)
+    b.start()
+    running = asyncio.ensure_future(b.submit({"x": np.zeros(1)}))
+    await asyncio.sleep(0.05)  # in the runtime
+    late = asyncio.ensure_future(b.submit({"x": np.ones(1)}, deadline=time.perf_counter() + 0.05))
+    patient = asyncio.ensure_future(b.submit({"x": np.full(1, 2.0)}, deadline=time.perf_counter() + 60))
+    await asyncio.sleep(0.15)  # the first deadline passes while both wait behind the running batch
+    gate.set()
+    with pytest.raises(DeadlineExceeded):
+        await late
+    assert (await patient)[0]["y"][0] == 4 and (await running)[0]["y"][0] == 0
+    assert seen == [[0.0], [2.0]]  # the late sample never reached the runtime
+    with pytest.raises(DeadlineExceeded):  # already past: refused before it is queued
+        await b.submit({"x": np.ones(1)}, deadline=time.perf_counter() - 1)
+    await b.stop()
+
+
 async def test_runtime_error_reaches_every_caller_of_the_batch() -> None:
     def broken(feeds: Feeds) -> Feeds:
         raise RuntimeError("boom")
@@ -142,3 +168,42 @@ async def test_http_503_with_retry_after_before_the_body_is_read(model_dir: Path
         assert 'freqserve_rejected_images_total{model="tiny-rgb"} 1.0' in metrics
         assert 'freqserve_in_flight_images{model="tiny-rgb"} 0.0' in metrics
         assert 'freqserve_requests_total{model="tiny-rgb",status="503"} 1.0' in metrics
+
+
+async def test_http_504_when_the_deadline_passes_in_the_queue(model_dir: Path) -> None:
+    async with serve(make_settings(model_dir, MAX_BATCH=1)) as (app, client):
+        batcher = app.state.service.models["tiny-rgb"].batchers[CLASSIFIER]
+        entered, gate = threading.Event(), threading.Event()
+        run, calls = batcher._run_batch, []
+
+        def slow(feeds: Feeds) -> Feeds:
+            calls.append(len(feeds["image"]))
+            entered.set()
+            gate.wait(5)
+            return run(feeds)
+
+        batcher._run_batch = slow
+
+        async def post(**headers: str) -> httpx.Response:
+            return await client.post(
+                "/v1/models/tiny-rgb/classify", content=jpeg(), headers={"content-type": "image/jpeg", **headers}
+            )
+
+        first = asyncio.ensure_future(post())
+        while not entered.is_set():
+            await asyncio.sleep(0.01)
+        late = asyncio.ensure_future(post(**{"X-Request-Timeout": "0.1"}))
+        while batcher.depth < 1:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.2)
+        gate.set()
+        r = await late
+        assert r.status_code == 504
+        assert r.json() == {"detail": "deadline exceeded: not computed within the X-Request-Timeout of 0.1 s"}
+        assert (await first).status_code == 200 and calls == [1]  # the late image never ran
+        assert (await post(**{"X-Request-Timeout": "30"})).status_code == 200
+        for bad in ("0", "-1", "abc", "nan", "inf", "3601"):
+            r = await post(**{"X-Request-Timeout": bad})
+            assert r.status_code == 422 and r.json() == {
+                "detail": f"X-Request-Timeout must be a number of seconds in (0, 3600], got {bad!r}"
+            }

@@ -109,3 +109,16 @@ def test_plain_json_infer_with_base64_files(server: Server) -> None:
     doc = r.json()
     assert doc["id"] == "abc" and doc["outputs"][0]["shape"] == [2, RGB.num_classes]
     assert r.headers["x-execution-provider"] == "CPUExecutionProvider"
+
+
+def test_a_deadline_that_cannot_be_met_answers_504_in_the_protocol_format(server: Server) -> None:
+    body = {
+        "inputs": [{"name": "image", "datatype": "BYTES", "shape": [1], "data": [base64.b64encode(jpeg()).decode()]}]
+    }
+    url = f"{server.url}/v2/models/tiny-dct/infer"
+    r = httpx.post(url, json=body, headers={"X-Request-Timeout": "0.000001"})  # passes before any work starts
+    assert r.status_code == 504
+    assert r.json() == {"error": "deadline exceeded: not computed within the X-Request-Timeout of 0.000001 s"}
+    assert httpx.post(url, json=body, headers={"X-Request-Timeout": "30"}).status_code == 200
+    r = httpx.post(url, json=body, headers={"X-Request-Timeout": "soon"})
+    assert r.status_code == 422 and "X-Request-Timeout must be a number of seconds" in r.json()["error"]
