@@ -20,6 +20,7 @@ import random  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from concurrent.futures import ThreadPoolExecutor  # noqa: E402
@@ -253,11 +254,12 @@ def _rss_kib() -> int:
     raise RuntimeError("no VmRSS")
 
 
-def memprobe(method: str, source: Path, width: int) -> int:
-    """Peak RSS growth (KiB) over the steady state while one method processes one image, in this process."""
+def memprobe(method: str, source: Path) -> int:
+    """Peak RSS growth (KiB) over the steady state while one method processes one image, in this process.
+
+    The image comes ready-made from a file: building a large one here would leave freed heap behind that
+    the method's buffers then reuse unseen."""
     data = source.read_bytes()
-    if width:
-        data = large([data], width)[0]
     fn = build_methods()[method]
     Path("/proc/self/clear_refs").write_text("5")  # reset the high-water mark
     base = _rss_kib()
@@ -267,18 +269,20 @@ def memprobe(method: str, source: Path, width: int) -> int:
 
 def peak_memory(source: Path) -> dict[str, dict[str, float]]:
     """Each (method, size) in a fresh subprocess so no earlier run's heap hides its peak (includes C buffers)."""
-    out: dict[str, dict[str, float]] = {}
-    for method in LABELS:
-        out[method] = {}
+    out: dict[str, dict[str, float]] = {method: {} for method in LABELS}
+    with tempfile.TemporaryDirectory() as tmp:
         for width in (0, 1920, 4032):
-            proc = subprocess.run(
-                [sys.executable, __file__, "--memprobe", method, str(source), str(width)],
-                capture_output=True,
-                text=True,
-                check=True,
-                cwd=Path(__file__).resolve().parent.parent,
-            )
-            out[method]["320" if width == 0 else str(width)] = int(proc.stdout.strip()) / 1024
+            image = Path(tmp) / f"{width}.jpg"  # a temporary file outside the repository, removed after
+            image.write_bytes(source.read_bytes() if width == 0 else large([source.read_bytes()], width)[0])
+            for method in LABELS:
+                proc = subprocess.run(
+                    [sys.executable, __file__, "--memprobe", method, str(image)],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                    cwd=Path(__file__).resolve().parent.parent,
+                )
+                out[method]["320" if width == 0 else str(width)] = int(proc.stdout.strip()) / 1024
     return out
 
 
@@ -318,11 +322,11 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=2000, help="photos from the 320 set, stratified; 0 = all")
     parser.add_argument("--json", type=Path, help="write machine-readable results here")
     parser.add_argument("--no-memory", action="store_true", help="skip the per-method peak-memory subprocesses")
-    parser.add_argument("--memprobe", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--memprobe", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.memprobe:
-        method, source, width = args.memprobe
-        print(memprobe(method, Path(source), int(width)))
+        method, source = args.memprobe
+        print(memprobe(method, Path(source)))
         return
 
     info = machine()
