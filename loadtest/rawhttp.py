@@ -53,23 +53,37 @@ async def read_answer(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
 
 @dataclass
 class RawPool:
-    """Keep-alive connections to one loopback server, opened on demand (at most ``max_connections``)."""
+    """Keep-alive connections to one loopback server, opened on demand (at most ``max_connections``).
+
+    Like every real client's pool, an idle connection is not reused once the server has closed it or after
+    ``keepalive_expiry_s`` (below the server's keep-alive timeout): after a burst, connections idle for longer
+    than the server keeps them would otherwise fail on reuse, transport errors of the client's own making."""
 
     url: str
     max_connections: int = 1000
+    keepalive_expiry_s: float = 30.0
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.url)
         if parts.scheme != "http" or parts.hostname is None:
             raise ValueError(f"expected an http:// URL, got {self.url!r}")
         self.host, self.port = parts.hostname, parts.port or 80
-        self._idle: list[Connection] = []
+        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = []  # and when it went idle
         self._slots = asyncio.Semaphore(self.max_connections)
+
+    def _reusable(self) -> Connection | None:
+        now = time.monotonic()
+        while self._idle:
+            reader, writer, since = self._idle.pop()
+            if now - since < self.keepalive_expiry_s and not reader.at_eof() and not writer.is_closing():
+                return reader, writer
+            writer.close()
+        return None
 
     async def request(self, raw: bytes) -> tuple[int, bytes]:
         """Send pre-built request bytes; (status, body). Raises ``OSError``/``ProtocolError`` on failure."""
         async with self._slots:
-            reader, writer = self._idle.pop() if self._idle else await asyncio.open_connection(self.host, self.port)
+            reader, writer = self._reusable() or await asyncio.open_connection(self.host, self.port)
             try:
                 writer.write(raw)
                 await writer.drain()
@@ -78,13 +92,13 @@ class RawPool:
                 writer.close()
                 raise
             if keep:
-                self._idle.append((reader, writer))
+                self._idle.append((reader, writer, time.monotonic()))
             else:
                 writer.close()
             return status, body
 
     async def close(self) -> None:
-        for _, writer in self._idle:
+        for _, writer, _ in self._idle:
             writer.close()
         self._idle.clear()
 

@@ -64,3 +64,32 @@ async def test_the_answer_parser_reads_length_and_close_and_refuses_what_it_cann
 def test_only_plain_http_urls() -> None:
     with pytest.raises(ValueError, match="http://"):
         RawPool("https://127.0.0.1:1")
+
+
+async def test_a_connection_the_server_closed_is_not_reused() -> None:
+    # A server that closes each connection shortly after answering, as a keep-alive timeout does.
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(
+            int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")
+        )
+        await reader.readexactly(length)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    pool = RawPool(url)
+    raw = build_post(host(url), "/x", JPEG)
+    assert await pool.request(raw) == (200, b"ok")
+    await asyncio.sleep(0.3)  # the server has closed the idle connection
+    assert await pool.request(raw) == (200, b"ok")  # on a new one, not a transport error
+    expiring = RawPool(url, keepalive_expiry_s=0.0)
+    assert await expiring.request(raw) == (200, b"ok")
+    assert len(expiring._idle) == 1 and expiring._reusable() is None and not expiring._idle
+    await pool.close()
+    await expiring.close()
+    server.close()
+    await server.wait_closed()
