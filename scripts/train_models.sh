@@ -20,10 +20,14 @@ $PY -m models.select_channels --checkpoint runs/dct192_gate/final.pt --k 48 --na
 # 3. The DCT model on the learned preset, 1.5x wide body, chroma merged late.
 $PY -m models.train --model dct_resnet --data "$D" --epochs 30 --threads 2 --resume --dct-pixel-crops \
     --out runs/dct_learned48_wide --model-kwargs "{\"preset\": \"learned48\", $WIDE}"
-# 4. The DCT-domain DRNet on that body: paths at the native grid and its 2x DCT-domain downscale.
+# 4. The DCT-domain DRNet on that body: paths at the native grid, its 0.75x DCT-domain resample and its exact
+#    2x DCT-domain downscale.
 $PY -m models.train --model dct_drnet --data "$D" --init-from runs/dct_learned48_wide/final.pt --epochs 2 \
     --lr 1e-3 --threads 2 --resume --dct-pixel-crops --predictor-epochs 40 --flops-target 0.6 \
-    --out runs/dct_drnet --model-kwargs "{\"preset\": \"learned48\", $WIDE}"
+    --out runs/dct_drnet --model-kwargs "{\"preset\": \"learned48\", \"resolutions\": [256, 192, 128], $WIDE}"
 # 5. Octave convolution on the same body and preset: alpha 0.5, the low octave fed from the coefficients.
 $PY -m models.train --model octave_dct_resnet --data "$D" --epochs 16 --threads 2 --resume --dct-pixel-crops \
     --out runs/octave_learned48_wide --model-kwargs '{"preset": "learned48", "widths": [48, 96, 192, 384], "alpha": 0.5}'
+# 6. DynOPool on the same body: learned resizes in place of the stride-2 steps, MACs budget 0.7.
+$PY -m models.train --model dynopool_dct_resnet --data "$D" --epochs 30 --threads 2 --resume --dct-pixel-crops \
+    --out runs/dynopool_learned48_wide --model-kwargs "{\"preset\": \"learned48\", $WIDE, \"budget\": 0.7}"
