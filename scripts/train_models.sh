@@ -2,8 +2,8 @@
 # Trains the bundled models exactly as MODEL_CARD.md reports them (CPU; resumable: rerun to continue).
 # One recipe for every one-graph model (AdamW + one-cycle, label smoothing 0.1, random crops at any pixel
 # offset + flips); the runs go one after another (two at once on 2 cores is slower than in turn). Epochs:
-# RGB 16; the plain DCT model 30, the same wall time on this CPU (its epochs take ~0.5x RGB's); the octave
-# family 16, to compare with the plain DCT body at 16 epochs (MODEL_CARD.md).
+# RGB 16; the plain DCT model 30, the same wall time on this CPU (its epochs take ~0.5x RGB's); the
+# DynOPool and octave models 30 as well (MODEL_CARD.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 D=${DATA:-../shared/data/imagewoof2-320/train}
@@ -26,7 +26,7 @@ $PY -m models.train --model dct_drnet --data "$D" --init-from runs/dct_learned48
     --lr 1e-3 --threads 2 --resume --dct-pixel-crops --predictor-epochs 40 --flops-target 0.6 \
     --out runs/dct_drnet --model-kwargs "{\"preset\": \"learned48\", \"resolutions\": [256, 192, 128], $WIDE}"
 # 5. Octave convolution on the same body and preset: alpha 0.5, the low octave fed from the coefficients.
-$PY -m models.train --model octave_dct_resnet --data "$D" --epochs 16 --threads 2 --resume --dct-pixel-crops \
+$PY -m models.train --model octave_dct_resnet --data "$D" --epochs 30 --threads 2 --resume --dct-pixel-crops \
     --out runs/octave_learned48_wide --model-kwargs '{"preset": "learned48", "widths": [48, 96, 192, 384], "alpha": 0.5}'
 # 6. DynOPool on the same body: learned resizes in place of the stride-2 steps, MACs budget 0.7.
 $PY -m models.train --model dynopool_dct_resnet --data "$D" --epochs 30 --threads 2 --resume --dct-pixel-crops \
