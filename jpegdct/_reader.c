@@ -232,12 +232,16 @@ static void fs_copy_block(j_decompress_ptr cinfo, jpeg_component_info *compptr, 
     p->seen++;
 }
 
-static int offset_total(int ncomp, const int *nchan)
+/* Whether any component asks for a channel other than the DC. */
+static int wants_ac(int ncomp, const int *nchan, const int *chan_idx)
 {
-    int ci, total = 0;
+    int ci, k, total = 0;
     for (ci = 0; ci < ncomp; ci++)
         total += nchan[ci];
-    return total;
+    for (k = 0; k < total; k++)
+        if (chan_idx[k] != 0)
+            return 1;
+    return 0;
 }
 
 /*
@@ -264,10 +268,7 @@ int fs_read_coefs(fs_ctx *ctx, int ncomp, short **outs, const int *nchan, const 
     c->do_block_smoothing = FALSE; /* it would estimate missing AC terms of an incomplete progressive file */
     /* libjpeg stores a block's AC coefficients only where its scaled IDCT needs them (DCT_scaled_size > 1):
      * scale 2/8 keeps them all, 1/8 skips storing them when the DC is all that is wanted. */
-    c->scale_num = 1;
-    for (k = 0; k < offset_total(ncomp, nchan); k++)
-        if (chan_idx[k] != 0)
-            c->scale_num = 2;
+    c->scale_num = wants_ac(ncomp, nchan, chan_idx) ? 2 : 1;
     c->scale_denom = 8;
     ctx->stage = 2;
     jpeg_start_decompress(c);
