@@ -33,22 +33,7 @@ def resample_weights(n_in: int, n_out: int, scale: float, start: float) -> np.nd
     """``[n_out, n_in]``: output sample ``j`` covers ``[start + j, start + j + 1]`` in output units, where
     one input sample is ``scale`` output units. Area weights when ``scale <= 1``, linear interpolation
     between sample centres when larger; positions past either end take the border sample."""
-    w = np.zeros((n_out, n_in))
-    j = np.arange(n_out)
-    if scale <= 1:
-        lo, hi = (start + j) / scale, (start + j + 1) / scale  # in input samples
-        edges = np.arange(n_in + 1)
-        overlap = np.clip(np.minimum(hi[:, None], edges[None, 1:]) - np.maximum(lo[:, None], edges[None, :-1]), 0, None)
-        overlap[:, 0] += np.clip(np.minimum(hi, 0) - lo, 0, None)  # the part before the first sample
-        overlap[:, -1] += np.clip(hi - np.maximum(lo, n_in), 0, None)  # and after the last
-        return overlap / (hi - lo)[:, None]
-    pos = np.clip((start + j + 0.5) / scale - 0.5, 0, n_in - 1)
-    left = np.minimum(np.floor(pos).astype(int), n_in - 1)
-    right = np.minimum(left + 1, n_in - 1)
-    frac = pos - left
-    w[j, left] += 1 - frac
-    w[j, right] += frac
-    return w
+    return _band_weights(n_in, scale, start, np.arange(n_out)[:, None], np.arange(n_in)[None, :])
 
 
 def _sample_bounds(n_in: int, n_out: int, scale: float, start: float) -> tuple[np.ndarray, np.ndarray]:
@@ -63,7 +48,8 @@ def _sample_bounds(n_in: int, n_out: int, scale: float, start: float) -> tuple[n
 
 
 def _band_weights(n_in: int, scale: float, start: float, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """``resample_weights(n_in, ...)[rows, cols]`` for index arrays of one shape, without the dense matrix."""
+    """The weights of ``resample_weights`` at output samples ``rows`` and input samples ``cols`` (index arrays
+    broadcast together): the whole matrix there, only a band of it for ``banded_axis``."""
     if scale <= 1:
         lo, hi = (start + rows) / scale, (start + rows + 1) / scale
         w = np.clip(np.minimum(hi, cols + 1) - np.maximum(lo, cols), 0, None)
