@@ -17,7 +17,7 @@ $(PY):
 	$(PIP) install --upgrade pip setuptools wheel cffi
 
 # Serving needs no torch.
-$(VENV)/.serve: $(PY) pyproject.toml setup.py jpegdct/_reader.c jpegdct/_cdef.h
+$(VENV)/.serve: $(PY) pyproject.toml setup.py jpegdct/_reader.c jpegdct/_resample.c jpegdct/_cdef.h
 	$(PIP) install -e '.[serve]'
 	touch $@
 

@@ -10,8 +10,9 @@ Along one axis a plane of 8-sample blocks becomes, with no pixel decode:
 3. the output samples -> 8-sample output blocks (forward DCT).
 
 The product is one banded matrix per axis (``banded_axis``: an output block depends on the few input blocks
-under it), so a 2D resize is two banded products on the coefficient plane laid out block by block
-(``resample_plane``). Only the wanted output frequencies are computed.
+under it), so a 2D resize is two banded products on the coefficient planes (``resample_plane``; the
+products run in C, ``jpegdct/_resample.c``: per request, numpy's small batched matmuls and the transposes
+between them cost more than the entropy decode). Only the wanted output frequencies are computed.
 """
 
 import math
@@ -20,6 +21,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from jpegdct._jpegdct import ffi, lib
 from jpegdct.blocks import dct_k, dct_matrix
 
 
@@ -91,13 +93,6 @@ def banded_axis(
     return first, weights
 
 
-def _apply_band(x: np.ndarray, first: np.ndarray, weights: np.ndarray, k: int, freqs: list[int]) -> np.ndarray:
-    """``[k*n_in, ...]`` -> ``[n_out, len(freqs), prod(...)]``: a band's map along the first axis."""
-    idx = (k * first)[:, None] + np.arange(weights.shape[2])
-    gathered = x[idx]
-    return np.matmul(weights[:, freqs], gathered.reshape(*gathered.shape[:2], -1))
-
-
 def low_channels(k_v: int, k_h: int) -> tuple[int, ...]:
     """Natural-order channels ``8*v+u`` with ``v < k_v`` and ``u < k_h``: what a ``k_v x k_h`` read needs."""
     return tuple(8 * v + u for v in range(k_v) for u in range(k_h))
@@ -130,14 +125,42 @@ def resample_plane(
     x = coefficients.reshape(-1, kv * kh, h, w)[:, :, v0 : v0 + bh, h0 : h0 + bw]
     p = x.shape[0]
     x = x.astype(np.float32) if steps is None else x * steps.astype(np.float32).reshape(p, kv * kh, 1, 1)
-    rows = sorted({c // 8 for c in wanted})
-    cols = sorted({c % 8 for c in wanted})
-    # Block-major layout: z[kv*a + j, (plane, c, i)] = coefficient (j, i) of block (a, c) of a plane.
-    z = x.reshape(p, kv, kh, bh, bw).transpose(3, 1, 0, 4, 2).reshape(bh * kv, p * bw * kh)
-    y = _apply_band(z, fv - v0, wv, kv, rows)  # [gh, rows, p*bw*kh]
-    y = y.reshape(grid[0] * len(rows), p, bw * kh).transpose(2, 1, 0)  # [bw*kh, p, gh*rows]
-    y = _apply_band(y, fh - h0, wh, kh, cols)  # [gw, cols, p*gh*rows]
-    y = y.reshape(grid[1], len(cols), p, grid[0], len(rows)).transpose(2, 4, 1, 3, 0)  # [p, f_v, f_h, b_v, b_h]
-    pick = [rows.index(c // 8) * len(cols) + cols.index(c % 8) for c in wanted]
-    y = y.reshape(p, len(rows) * len(cols), *grid)[:, pick]
-    return y.reshape(*lead, len(wanted), *grid)
+    return _banded_products(
+        np.ascontiguousarray(x, dtype=np.float32), (kv, kh), (fv - v0, wv), (fh - h0, wh), wanted
+    ).reshape(*lead, len(wanted), *grid)
+
+
+def _banded_products(
+    x: np.ndarray,
+    k: tuple[int, int],
+    vertical: tuple[np.ndarray, np.ndarray],
+    horizontal: tuple[np.ndarray, np.ndarray],
+    wanted: Sequence[int],
+) -> np.ndarray:
+    """``[P, kv*kh, H, W]`` float32 window -> ``[P, len(wanted), gh, gw]``: the vertical band's map, then the
+    horizontal one's, only at the wanted output frequencies (``jpegdct/_resample.c``)."""
+    (kv, kh), (p, _, h, w) = k, x.shape
+    (fv, wv), (fh, wh) = vertical, horizontal
+    gh, gw = len(fv), len(fh)
+    # The kernel trusts its indices: every band inside the window, every channel a natural-order index.
+    if fv.min() < 0 or fh.min() < 0 or fv.max() + wv.shape[2] // kv > h or fh.max() + wh.shape[2] // kh > w:
+        raise ValueError("a band reads outside the window")
+    if not all(0 <= c < 64 for c in wanted) or x.shape[1] != kv * kh or x.dtype != np.float32:
+        raise ValueError("wanted channels must be 0..63 and x float32 [P, kv*kh, H, W]")
+    rows = len({c // 8 for c in wanted})
+    out = np.empty((p, len(wanted), gh, gw), dtype=np.float32)
+    tmp = np.empty(rows * kh * w * gh, dtype=np.float32)
+    acc = np.empty(max(w, gh), dtype=np.float32)
+    fv32, fh32 = np.ascontiguousarray(fv, dtype=np.int32), np.ascontiguousarray(fh, dtype=np.int32)
+    idx = np.asarray(wanted, dtype=np.int32)
+
+    def buf(ctype: str, a: np.ndarray):  # noqa: ANN202 (a cffi pointer)
+        return ffi.from_buffer(ctype, a)
+
+    lib.fs_resample(
+        buf("float *", x), p, kv, kh, h, w,
+        gh, buf("int *", fv32), wv.shape[2], buf("float *", wv),
+        gw, buf("int *", fh32), wh.shape[2], buf("float *", wh),
+        len(idx), buf("int *", idx), buf("float *", tmp), buf("float *", acc), buf("float *", out),
+    )  # fmt: skip
+    return out

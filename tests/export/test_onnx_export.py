@@ -65,6 +65,11 @@ def _half_checkpoint_model() -> torch.nn.Module:
     model = create_model("dct24_resnet", **TINY, **VARIANTS["dct24_resnet"]).eval()
     randomize_bn(model)
     with torch.no_grad():
+        # Random batch norms give logits of ~160, where float32 rounding alone (about 1e-6 of them, in the
+        # order the runtime sums) passes the 1e-4 bar on some CPUs; trained models' are ~10. A power of two
+        # keeps every weight a float16 value.
+        model.body.fc.weight.mul_(1 / 16)
+        model.body.fc.bias.mul_(1 / 16)
         for t in [*model.parameters(), *model.buffers()]:
             if t.is_floating_point():
                 t.copy_(t.half().float())

@@ -139,3 +139,34 @@ def test_the_band_is_the_dense_product(n_in: int, k: int, scale: float, start: f
     band = banded_axis(n_in, k, scale, start, n_out)
     np.testing.assert_allclose(band_as_dense(band, k, n_in), dense_axis(n_in, k, scale, start, n_out), atol=1e-5)
     assert not band[1].flags.writeable and band[0].min() >= 0 and band[0].max() + band[1].shape[2] // k <= n_in
+
+
+@pytest.mark.parametrize(
+    ("k", "shape", "scale", "start", "grid"),
+    [
+        ((7, 7), (47, 63), (0.853, 0.853), (11.9, 67.4), (32, 32)),  # a 500x375 photo, the served case
+        ((3, 5), (30, 22), (0.3, 0.6), (-1.5, 4.0), (3, 5)),  # a different k per axis, window past the edge
+        ((8, 8), (6, 9), (2.2, 1.4), (3.0, -6.0), (7, 8)),  # upscaled
+    ],
+)
+def test_the_kernel_is_the_dense_product_for_several_planes_with_steps(
+    k: tuple[int, int],
+    shape: tuple[int, int],
+    scale: tuple[float, float],
+    start: tuple[float, float],
+    grid: tuple[int, int],
+) -> None:
+    # jpegdct/_resample.c against the plain product Dv . Z . Dh^T per plane (Z block-major), on quantized
+    # planes with their own steps, two leading dimensions and the wanted channels in no particular order.
+    (kv, kh), (h, w) = k, shape
+    rng = np.random.default_rng(4)
+    coefs = rng.integers(-60, 60, (2, 3, kv * kh, h, w)).astype(np.int16)
+    steps = rng.uniform(1, 9, (2, 3, kv * kh)).astype(np.float32)
+    wanted = tuple(int(c) for c in rng.permutation(64)[:13])
+    got = resample_plane(coefs, k, scale, start, grid, wanted, steps)
+    assert got.shape == (2, 3, len(wanted), *grid) and got.dtype == np.float32
+    dv, dh = (dense_axis(n, kk, s, o, g) for n, kk, s, o, g in zip(shape, k, scale, start, grid, strict=True))
+    x = coefs * steps[..., None, None]
+    z = x.reshape(2, 3, kv, kh, h, w).transpose(0, 1, 4, 2, 5, 3).reshape(2, 3, h * kv, w * kh)
+    y = (dv @ z @ dh.T).reshape(2, 3, grid[0], 8, grid[1], 8).transpose(0, 1, 3, 5, 2, 4).reshape(2, 3, 64, *grid)
+    np.testing.assert_allclose(got, y[:, :, list(wanted)], rtol=1e-4, atol=1e-2)
