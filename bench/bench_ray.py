@@ -1,7 +1,9 @@
-"""Ray Serve throughput, 1 replica against 2 (not a test): the same model, the same client, one run.
+"""Ray Serve throughput (not a test): 1 replica against 2 of the whole application, and 2 CPU replicas with
+the graphs in a GraphServer actor, batched by our micro-batcher or by Ray's ``@serve.batch``; the same model,
+the same client, one run.
 
-Starts ``python -m service.ray_serve`` on a free loopback port for each replica count, measures closed-loop
-img/s and p50/p99 at --concurrency with the lean client (loadtest/rawhttp.py), stops it.
+Starts ``python -m service.ray_serve`` on a free loopback port for each layout, measures closed-loop img/s
+and p50/p99 at --concurrency with the lean client (loadtest/rawhttp.py), stops it.
 
     .venv/bin/python bench/bench_ray.py --model dct_learned48_wide --seconds 15
 """
@@ -24,10 +26,21 @@ from loadtest.rawhttp import RawPool, build_post, closed_loop  # noqa: E402
 from loadtest.runner import classify_path  # noqa: E402
 from loadtest.stats import percentile  # noqa: E402
 
+# name -> (replicas, extra arguments); a split layout's GraphServer takes one share of the CPUs too.
+LAYOUTS = {
+    "whole, 1 replica": (1, []),
+    "whole, 2 replicas": (2, []),
+    "split, 2 replicas, our batching": (2, ["--split", "--batching", "ours"]),
+    "split, 2 replicas, Ray's batching": (2, ["--split", "--batching", "ray"]),
+}
 
-def start(replicas: int, port: int, args: argparse.Namespace) -> subprocess.Popen:
+
+def start(replicas: int, extra: list[str], port: int, args: argparse.Namespace) -> subprocess.Popen:
+    shares = replicas + (1 if "--split" in extra else 0)
     cmd = [sys.executable, "-m", "service.ray_serve", "--replicas", str(replicas), "--port", str(port)]
-    cmd += ["--cpus-per-replica", str(args.cpus / replicas), "--num-cpus", str(args.cpus)]
+    cmd += ["--cpus-per-replica", str(args.cpus / shares), "--num-cpus", str(args.cpus), *extra]
+    if "--split" in extra:
+        cmd += ["--graph-cpus", str(args.cpus / shares)]
     env = os.environ | {"FREQSERVE_MODEL_DIR": str(args.model_dir), "FREQSERVE_DEVICE": "cpu"}
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
@@ -74,16 +87,20 @@ def main() -> None:
     args = p.parse_args()
     print(f"machine: {machine()}; Ray Serve, {args.model}, closed loop at concurrency {args.concurrency}")
     rates = {}
-    for replicas in (1, 2):
+    for name, (replicas, extra) in LAYOUTS.items():
         port = free_port()
-        proc = start(replicas, port, args)
+        proc = start(replicas, extra, port, args)
         try:
             rate, p50, p99 = asyncio.run(measure(f"http://127.0.0.1:{port}", args))
         finally:
             stop(proc)
-        rates[replicas] = rate
-        print(f"{replicas} replica(s): {rate:.1f} img/s, p50 {p50:.0f} ms, p99 {p99:.0f} ms")
-    print(f"2 replicas / 1: {rates[2] / rates[1]:.2f}x on {args.cpus} CPUs")
+        rates[name] = rate
+        print(f"{name:36s} {rate:6.1f} img/s, p50 {p50:4.0f} ms, p99 {p99:4.0f} ms", flush=True)
+    base = rates["whole, 1 replica"]
+    print(
+        f"each against the whole application on 1 replica ({args.cpus} CPUs): "
+        + ", ".join(f"{name} {rate / base:.2f}x" for name, rate in rates.items())
+    )
 
 
 if __name__ == "__main__":

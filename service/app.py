@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from service.api import health, models, v2
 from service.errors import RequestError
 from service.middleware import RequestContextMiddleware
+from service.runtime import OpenGraph, OrtGraph
 from service.settings import Settings
 from service.state import ServiceState
 
@@ -32,8 +33,10 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": "; ".join(parts)}, status_code=422)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    state = ServiceState(settings if settings is not None else Settings())
+def create_app(settings: Settings | None = None, open_graph: OpenGraph = OrtGraph) -> FastAPI:
+    """``open_graph``: how each ONNX file becomes a graph (here by default; Ray's split deployment runs them
+    in a graph actor, ``service.ray_serve``)."""
+    state = ServiceState(settings if settings is not None else Settings(), open_graph)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -13,7 +13,7 @@ from inputs.contract import InputContract
 from inputs.graphs import GraphKey
 from inputs.kinds import GraphSpec, graph_specs
 from inputs.metadata import GFLOPS, NAME, MetadataError, read_graph_metadata
-from service.runtime import ModelLoadError, OrtGraph
+from service.runtime import Graph, ModelLoadError, OpenGraph, OrtGraph
 
 log = logging.getLogger("freqserve.registry")
 
@@ -29,7 +29,7 @@ class ModelFiles:
 class LoadedModel:
     name: str
     contract: InputContract
-    graphs: dict[GraphKey, OrtGraph]
+    graphs: dict[GraphKey, Graph]
     specs: dict[GraphKey, GraphSpec]
     gflops: dict[GraphKey, float]
 
@@ -53,7 +53,7 @@ def discover(model_dir: Path) -> list[ModelFiles]:
     return found
 
 
-def _check_io(graph: OrtGraph, spec: GraphSpec, kind: str) -> None:
+def _check_io(graph: Graph, spec: GraphSpec, kind: str) -> None:
     got = {i.name: i for i in graph.inputs}
     want = {t.name: t for t in spec.inputs}
     if set(got) != set(want):
@@ -92,8 +92,10 @@ def _check_files(files: ModelFiles, contract: InputContract, specs: dict[GraphKe
     raise ModelLoadError(f"{files.folder}: path files for resolutions {paths}, the contract lists {wanted}")
 
 
-def load_model(files: ModelFiles, intended: str, intra_op_threads: int) -> LoadedModel:
-    graphs = {key: OrtGraph(path, intended, intra_op_threads) for key, path in files.files.items()}
+def load_model(
+    files: ModelFiles, intended: str, intra_op_threads: int, open_graph: OpenGraph = OrtGraph
+) -> LoadedModel:
+    graphs = {key: open_graph(path, intended, intra_op_threads) for key, path in files.files.items()}
     metas = {}
     for key, graph in graphs.items():
         try:

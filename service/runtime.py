@@ -2,8 +2,10 @@
 
 import glob
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import onnxruntime as ort
@@ -50,6 +52,28 @@ class InputSpec:
     name: str
     dtype: str  # ONNX type string, e.g. "tensor(int16)"
     shape: tuple[int | str | None, ...]
+
+
+class Graph(Protocol):
+    """What the service needs of one graph: its file, its provider, what it declares, a batched run.
+    ``OrtGraph`` runs it here; ``service.ray_serve.RemoteGraph`` in another process (a GPU actor)."""
+
+    path: Path
+    intended: str
+    provider: str
+    metadata: dict[str, str]
+    inputs: tuple[InputSpec, ...]
+    outputs: tuple[str, ...]
+    output_shapes: dict[str, tuple[int | str | None, ...]]
+
+    @property
+    def on_intended_provider(self) -> bool: ...
+
+    def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]: ...
+
+
+# (path, intended provider, intra-op threads) -> a graph: how the service opens each ONNX file.
+OpenGraph = Callable[[Path, str, int], Graph]
 
 
 class OrtGraph:

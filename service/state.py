@@ -12,7 +12,7 @@ from service.handlers import ServedModel, serve_model
 from service.metrics import Metrics
 from service.reader import ReaderPool
 from service.registry import discover, load_model
-from service.runtime import ModelLoadError, intended_provider
+from service.runtime import ModelLoadError, OpenGraph, OrtGraph, intended_provider
 from service.settings import Settings
 
 log = logging.getLogger("freqserve.service")
@@ -29,8 +29,9 @@ def _warmup_jpeg(max_pixels: int) -> bytes:
 
 
 class ServiceState:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, open_graph: OpenGraph = OrtGraph) -> None:
         self.settings = settings
+        self.open_graph = open_graph
         self.metrics = Metrics()
         self.models: dict[str, ServedModel] = {}
         self.phase = "loading"  # loading -> ready | degraded -> stopping
@@ -56,7 +57,7 @@ class ServiceState:
             files = discover(s.MODEL_DIR)
             self.reader = ReaderPool(s.READ_THREADS)
             for f in files:
-                loaded = await asyncio.to_thread(load_model, f, intended, s.INTRA_OP_THREADS)
+                loaded = await asyncio.to_thread(load_model, f, intended, s.INTRA_OP_THREADS, self.open_graph)
                 self.models[f.name] = serve_model(loaded, s, self.reader, self.metrics)
         except ModelLoadError as e:
             log.error("start-up failed: %s", e)

@@ -15,6 +15,7 @@ from service.app import create_app
 from service.runtime import CPU, CUDA, ModelLoadError, OrtGraph
 from service.settings import Settings
 from tests.support.app import make_settings, serve
+from tests.support.jpegs import make_jpeg
 from tests.support.onnx_models import DCT, DRNET, RGB, rgb_classifier
 
 REPO = Path(__file__).resolve().parents[2]
@@ -182,3 +183,26 @@ def test_keepalive_outlasts_load_balancer_idle_timeouts_and_reaches_uvicorn(
     monkeypatch.setattr(service.main.uvicorn, "run", lambda app, **kw: seen.update(kw))
     service.main.main()
     assert seen["timeout_keep_alive"] == 120.0
+
+
+async def test_every_graph_is_opened_and_run_through_the_given_opener(model_dir: Path) -> None:
+    # The seam Ray's split layout uses (service.ray_serve.RemoteGraph): the service opens no session itself.
+    opened: list[Path] = []
+    runs: list[int] = []
+
+    class Counting(OrtGraph):
+        def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+            runs.append(len(next(iter(feeds.values()))))
+            return super().run(feeds)
+
+    def open_graph(path: Path, intended: str, threads: int) -> OrtGraph:
+        opened.append(path)
+        return Counting(path, intended, threads)
+
+    async with serve(make_settings(model_dir), open_graph) as (app, client):
+        assert sorted(opened) == sorted(model_dir.glob("*/*.onnx"))
+        before = len(runs)
+        r = await client.post(
+            "/v1/models/tiny-dct/classify", content=make_jpeg(64, 48, seed=1), headers={"content-type": "image/jpeg"}
+        )
+        assert r.status_code == 200 and len(runs) == before + 1

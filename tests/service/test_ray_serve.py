@@ -1,5 +1,6 @@
-"""Ray Serve, live (``make ray-test``; skipped elsewhere): a local Ray cluster, two replicas of the whole
-application, both APIs through Ray's proxy, and one replica killed mid-run without losing a request."""
+"""Ray Serve, live (``make ray-test``; skipped elsewhere): a local Ray cluster, two replicas, both APIs through
+Ray's proxy, and one replica killed mid-run without losing a request; for each layout: the whole application
+per replica, and the split one (graphs in a GraphServer actor) with our batching and with Ray's."""
 
 import os
 import signal
@@ -23,8 +24,8 @@ REPO = Path(__file__).resolve().parents[2]
 JPEG = {"content-type": "image/jpeg"}
 
 
-def replica_pids() -> set[int]:
-    """Processes of the freqserve deployment's replicas (Ray titles them ``ray::ServeReplica:<app>:<name>``)."""
+def replica_pids(deployment: str = "freqserve") -> set[int]:
+    """Processes of a deployment's replicas (Ray titles them ``ray::ServeReplica:<app>:<name>``)."""
     pids = set()
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
@@ -32,7 +33,7 @@ def replica_pids() -> set[int]:
                 cmd = (proc / "cmdline").read_bytes()
             except OSError:
                 continue
-            if b"ServeReplica:freqserve:freqserve" in cmd:
+            if f"ServeReplica:freqserve:{deployment}".encode() in cmd:
                 pids.add(int(proc.name))
     return pids
 
@@ -46,8 +47,15 @@ def wait_for(condition: object, timeout: float, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-@pytest.fixture(scope="module")
-def ray_url(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+LAYOUTS = {
+    "whole": [],
+    "split-ours": ["--split", "--batching", "ours", "--graph-cpus", "0.5"],
+    "split-ray": ["--split", "--batching", "ray", "--graph-cpus", "0.5"],
+}
+
+
+@pytest.fixture(scope="module", params=list(LAYOUTS))
+def ray_url(model_dir: Path, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[str]:
     pytest.importorskip("ray")
     port = free_port()
     log = tmp_path_factory.mktemp("ray") / "serve.log"
@@ -58,6 +66,7 @@ def ray_url(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         "FREQSERVE_INTRA_OP_THREADS": "1",
     }
     cmd = [sys.executable, "-m", "service.ray_serve", "--replicas", "2", "--cpus-per-replica", "0.5"]
+    cmd += LAYOUTS[request.param]
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [*cmd, "--port", str(port), "--num-cpus", "2"], cwd=REPO, env=env, stdout=out, stderr=out
@@ -67,7 +76,12 @@ def ray_url(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     def ready() -> bool:
         assert proc.poll() is None, log.read_text()[-3000:]
         try:
-            return httpx.get(f"{url}/v2/health/ready", timeout=2).status_code == 200 and len(replica_pids()) == 2
+            graphs = len(replica_pids("graphs")) == (1 if "--split" in LAYOUTS[request.param] else 0)
+            return (
+                httpx.get(f"{url}/v2/health/ready", timeout=2).status_code == 200
+                and len(replica_pids()) == 2
+                and graphs
+            )
         except httpx.TransportError:
             return False
 
@@ -93,9 +107,15 @@ def test_both_apis_answer_through_rays_proxy(ray_url: str) -> None:
     client = triton.InferenceServerClient(url=ray_url.removeprefix("http://"))
     assert client.is_server_ready() and client.get_model_metadata("tiny-dct")["name"] == "tiny-dct"
     x = triton.InferInput("image", [2], "BYTES")
-    x.set_data_from_numpy(np.array([jpeg(), jpeg(size=(80, 60))], dtype=np.object_), binary_data=True)
+    x.set_data_from_numpy(np.array([jpeg(), jpeg((20, 90, 220), size=(80, 60))], dtype=np.object_), binary_data=True)
     out = client.infer("tiny-dct", [x]).as_numpy("probabilities")
     assert out.shape[0] == 2 and np.allclose(out.sum(1), 1, atol=1e-4)
+    # Each image's row is its own (batches are split back correctly, in every layout): as asked alone.
+    assert not np.allclose(out[0], out[1], atol=1e-3)
+    for photo, row in zip([jpeg(), jpeg((20, 90, 220), size=(80, 60))], out, strict=True):
+        one = triton.InferInput("image", [1], "BYTES")
+        one.set_data_from_numpy(np.array([photo], dtype=np.object_), binary_data=True)
+        np.testing.assert_allclose(client.infer("tiny-dct", [one]).as_numpy("probabilities")[0], row, atol=1e-5)
     bad = httpx.post(f"{ray_url}/v1/models/tiny-dct/classify", content=b"not a jpeg", headers=JPEG, timeout=30)
     assert bad.status_code == 415  # our error mapping, through Ray
 

@@ -8,6 +8,7 @@ import httpx
 from fastapi import FastAPI
 
 from service.app import create_app
+from service.runtime import OpenGraph, OrtGraph
 from service.settings import Settings
 
 
@@ -24,9 +25,11 @@ def make_settings(model_dir: Path, **overrides: object) -> Settings:
 
 
 @asynccontextmanager
-async def serve(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+async def serve(
+    settings: Settings, open_graph: OpenGraph = OrtGraph
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     """The app with its lifespan run (models loaded, warmed up), and a client talking to it in-process."""
-    app = create_app(settings)
+    app = create_app(settings, open_graph)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
