@@ -6,6 +6,12 @@ training-split photos through the same ``inputs`` functions the server runs.
 writes ``bundled/<model>_int8/`` with the same graph files and metadata (served name ``<model>_int8``). Only
 the convolutions and matrix products are quantized (8-bit weights per output channel, 8-bit activations);
 the int16 coefficient inputs, their dequantization and normalization stay in float, as in the float model.
+
+Two choices, measured on the validation split (``dct_learned48_wide``, float 73.3%; top-1 / agreement with
+float): min-max calibration of every layer 72.2% / 92.1%; the chroma stem and the classifier kept in float
+73.3% / 97.6%; with activation ranges at the 99.99th percentile instead of min-max 73.3% / 98.7%. The stems
+are what suffers: their input, the normalized coefficients (or pixels), is heavy-tailed, so min-max ranges
+leave few levels for the bulk. So every stem and the classifier stay float; both models get the same recipe.
 """
 
 import argparse
@@ -17,7 +23,13 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+from onnxruntime.quantization import (
+    CalibrationDataReader,
+    CalibrationMethod,
+    QuantFormat,
+    QuantType,
+    quantize_static,
+)
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
 from inputs.graphs import Feeds, GraphKey
@@ -27,6 +39,7 @@ from models.train.data import scan_folder, stratified_split
 
 SUFFIX = "_int8"
 OP_TYPES = ["Conv", "MatMul", "Gemm"]
+PERCENTILE = 99.99  # activation ranges: this percentile of the calibration activations' |values|
 
 
 class _Feeds(CalibrationDataReader):
@@ -52,6 +65,23 @@ def _props(path: Path) -> dict[str, str]:
     return {p.key: p.value for p in onnx.load(str(path)).metadata_props}
 
 
+def float_ends(model: onnx.ModelProto) -> list[str]:
+    """The quantizable nodes that read the input with no quantizable node before them (the stems: one per
+    component stream or octave where the body has several) and those with none after them (the classifier):
+    kept in float (module docstring). Graph order."""
+    nodes = [n for n in model.graph.node if n.op_type in OP_TYPES]
+    if not nodes or any(not n.name for n in nodes):
+        raise ValueError("the graph has unnamed or no quantizable nodes")
+    after: dict[str, set[str]] = {}  # tensor -> the quantizable nodes it is computed from
+    for n in model.graph.node:  # ONNX graphs are topologically sorted
+        came_from = set().union(*(after.get(t, set()) for t in n.input))
+        for t in n.output:
+            after[t] = came_from | ({n.name} if n.op_type in OP_TYPES else set())
+    ancestors = {n.name: set().union(*(after.get(t, set()) for t in n.input)) for n in nodes}
+    has_later = set().union(*ancestors.values())
+    return [n.name for n in nodes if not ancestors[n.name] or n.name not in has_later]
+
+
 def quantize_graph(src: Path, dst: Path, key: GraphKey, images: list[bytes], name: str) -> None:
     meta = read_graph_metadata(_props(src), key)
     feeds = [prepare(meta.contract, key, data) for data in images]
@@ -67,6 +97,9 @@ def quantize_graph(src: Path, dst: Path, key: GraphKey, images: list[bytes], nam
             activation_type=QuantType.QUInt8,
             weight_type=QuantType.QInt8,
             op_types_to_quantize=OP_TYPES,
+            nodes_to_exclude=float_ends(onnx.load(str(pre))),
+            calibrate_method=CalibrationMethod.Percentile,
+            extra_options={"CalibPercentile": PERCENTILE},
         )
     # The quantizer drops the model's metadata; put the float model's back, with the new served name.
     out = onnx.load(str(dst))

@@ -7,7 +7,7 @@ import onnx
 import onnxruntime as ort
 import pytest
 
-from export.quantize import SUFFIX, quantize_model
+from export.quantize import SUFFIX, float_ends, quantize_model
 from inputs.kinds import graph_specs, prepare
 from inputs.metadata import NAME
 
@@ -25,6 +25,14 @@ def test_int8_twin_of_every_graph_keeps_metadata_and_agrees(
         q = onnx.load(str(q_path))
         ops = {n.op_type for n in q.graph.node}
         assert {"QuantizeLinear", "DequantizeLinear"} <= ops
+        # The stem and the classifier stay float: their weights feed them straight, with no DequantizeLinear.
+        ends = float_ends(onnx.load(str(f_path)))
+        assert len(ends) >= 2
+        quantized_weights = {n.output[0] for n in q.graph.node if n.op_type == "DequantizeLinear"}
+        by_name = {n.name: n for n in q.graph.node}
+        for end in ends:
+            assert not set(by_name[end].input[1:2]) & quantized_weights, end
+        assert any(set(n.input[1:2]) & quantized_weights for n in q.graph.node if n.op_type == "Conv")
         props = {p.key: p.value for p in q.metadata_props}
         assert props[NAME] == f"{name}{SUFFIX}"
         f_props = {p.key: p.value for p in onnx.load(str(f_path)).metadata_props}
