@@ -7,11 +7,14 @@ writes ``bundled/<model>_int8/`` with the same graph files and metadata (served 
 the convolutions and matrix products are quantized (8-bit weights per output channel, 8-bit activations);
 the int16 coefficient inputs, their dequantization and normalization stay in float, as in the float model.
 
-Two choices, measured on the validation split (``dct_learned48_wide``, float 73.3%; top-1 / agreement with
-float): min-max calibration of every layer 72.2% / 92.1%; the chroma stem and the classifier kept in float
-73.3% / 97.6%; with activation ranges at the 99.99th percentile instead of min-max 73.3% / 98.7%. The stems
-are what suffers: their input, the normalized coefficients (or pixels), is heavy-tailed, so min-max ranges
-leave few levels for the bulk. So every stem and the classifier stay float; both models get the same recipe.
+The calibration recipe is chosen per model on the validation split (``RECIPES``; top-1 / top-1 agreement with
+the float model, ``bench/accuracy.py``). ``dct_learned48_wide`` (float 73.3%): min-max ranges on every layer
+72.2% / 92.1%; ``float-ends``, its stems and classifier kept in float with activation ranges at the 99.99th
+percentile, 72.9% / 98.4%. Its stems are what suffers: their input, the normalized coefficients, is
+heavy-tailed, so min-max ranges leave few levels for the bulk. ``rgb_resnet`` (float 70.4%): ``minmax``
+70.5% / 98.2%; percentile ranges on every layer 68.9% / 92.4%; ``float-ends`` 70.5% / 98.1% but at almost
+no speed-up, its 7x7 stem being a large part of its FLOPs. So: ``float-ends`` for the DCT model, ``minmax``
+for RGB (``QUANTIZED`` in the Makefile).
 """
 
 import argparse
@@ -19,6 +22,7 @@ import json
 import random
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +43,19 @@ from models.train.data import scan_folder, stratified_split
 
 SUFFIX = "_int8"
 OP_TYPES = ["Conv", "MatMul", "Gemm"]
-PERCENTILE = 99.99  # activation ranges: this percentile of the calibration activations' |values|
+
+
+@dataclass(frozen=True)
+class Recipe:
+    float_ends: bool  # the stems and the classifier stay float (``float_ends``)
+    method: CalibrationMethod
+    options: dict[str, float]
+
+
+RECIPES = {
+    "minmax": Recipe(False, CalibrationMethod.MinMax, {}),
+    "float-ends": Recipe(True, CalibrationMethod.Percentile, {"CalibPercentile": 99.99}),
+}
 
 
 class _Feeds(CalibrationDataReader):
@@ -82,7 +98,7 @@ def float_ends(model: onnx.ModelProto) -> list[str]:
     return [n.name for n in nodes if not ancestors[n.name] or n.name not in has_later]
 
 
-def quantize_graph(src: Path, dst: Path, key: GraphKey, images: list[bytes], name: str) -> None:
+def quantize_graph(src: Path, dst: Path, key: GraphKey, images: list[bytes], name: str, recipe: Recipe) -> None:
     meta = read_graph_metadata(_props(src), key)
     feeds = [prepare(meta.contract, key, data) for data in images]
     with tempfile.TemporaryDirectory() as tmp:
@@ -97,9 +113,9 @@ def quantize_graph(src: Path, dst: Path, key: GraphKey, images: list[bytes], nam
             activation_type=QuantType.QUInt8,
             weight_type=QuantType.QInt8,
             op_types_to_quantize=OP_TYPES,
-            nodes_to_exclude=float_ends(onnx.load(str(pre))),
-            calibrate_method=CalibrationMethod.Percentile,
-            extra_options={"CalibPercentile": PERCENTILE},
+            nodes_to_exclude=float_ends(onnx.load(str(pre))) if recipe.float_ends else [],
+            calibrate_method=recipe.method,
+            extra_options=recipe.options,
         )
     # The quantizer drops the model's metadata; put the float model's back, with the new served name.
     out = onnx.load(str(dst))
@@ -110,7 +126,7 @@ def quantize_graph(src: Path, dst: Path, key: GraphKey, images: list[bytes], nam
     onnx.save(out, str(dst))
 
 
-def quantize_model(model_dir: Path, model: str, images: list[bytes]) -> list[Path]:
+def quantize_model(model_dir: Path, model: str, images: list[bytes], recipe: Recipe = RECIPES["minmax"]) -> list[Path]:
     """``model_dir/<model>/*`` -> ``model_dir/<model>_int8/*``, every graph of the kind."""
     src_dir, dst_dir = model_dir / model, model_dir / f"{model}{SUFFIX}"
     dst_dir.mkdir(parents=True, exist_ok=True)
@@ -121,7 +137,7 @@ def quantize_model(model_dir: Path, model: str, images: list[bytes]) -> list[Pat
     contract = read_graph_metadata(_props(first), key).contract
     written = []
     for key in graph_specs(contract):
-        quantize_graph(src_dir / key.file_name, dst_dir / key.file_name, key, images, f"{model}{SUFFIX}")
+        quantize_graph(src_dir / key.file_name, dst_dir / key.file_name, key, images, f"{model}{SUFFIX}", recipe)
         written.append(dst_dir / key.file_name)
     return written
 
@@ -132,8 +148,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--model-dir", type=Path, default=Path("bundled"))
     p.add_argument("--calibration-data", required=True, help="the training image folder")
     p.add_argument("--count", type=int, default=256, help="calibration photos")
+    p.add_argument("--recipe", choices=sorted(RECIPES), default="minmax", help="calibration (module docstring)")
     a = p.parse_args(argv)
-    paths = quantize_model(a.model_dir, a.model, calibration_images(a.calibration_data, a.count))
+    images = calibration_images(a.calibration_data, a.count)
+    paths = quantize_model(a.model_dir, a.model, images, RECIPES[a.recipe])
     print(json.dumps({"files": {str(x): x.stat().st_size for x in paths}}, indent=2))
 
 

@@ -7,17 +7,18 @@ import onnx
 import onnxruntime as ort
 import pytest
 
-from export.quantize import SUFFIX, float_ends, quantize_model
+from export.quantize import RECIPES, SUFFIX, float_ends, quantize_model
 from inputs.kinds import graph_specs, prepare
 from inputs.metadata import NAME
 
 
+@pytest.mark.parametrize("recipe", sorted(RECIPES))
 def test_int8_twin_of_every_graph_keeps_metadata_and_agrees(
-    exported: tuple, jpegs: list[bytes], tmp_path: Path
+    exported: tuple, jpegs: list[bytes], tmp_path: Path, recipe: str
 ) -> None:
     name, model, paths = exported
     folder = paths[0].parent
-    written = quantize_model(folder.parent, name, jpegs[:6])
+    written = quantize_model(folder.parent, name, jpegs[:6], RECIPES[recipe])
     assert [p.name for p in written] == [p.name for p in paths]
     assert written[0].parent.name == f"{name}{SUFFIX}"
     specs = graph_specs(model.contract)
@@ -25,13 +26,13 @@ def test_int8_twin_of_every_graph_keeps_metadata_and_agrees(
         q = onnx.load(str(q_path))
         ops = {n.op_type for n in q.graph.node}
         assert {"QuantizeLinear", "DequantizeLinear"} <= ops
-        # The stem and the classifier stay float: their weights feed them straight, with no DequantizeLinear.
+        # With float-ends, the stems and the classifier stay float: no DequantizeLinear feeds their weights.
         ends = float_ends(onnx.load(str(f_path)))
         assert len(ends) >= 2
         quantized_weights = {n.output[0] for n in q.graph.node if n.op_type == "DequantizeLinear"}
         by_name = {n.name: n for n in q.graph.node}
         for end in ends:
-            assert not set(by_name[end].input[1:2]) & quantized_weights, end
+            assert bool(set(by_name[end].input[1:2]) & quantized_weights) != RECIPES[recipe].float_ends, end
         assert any(set(n.input[1:2]) & quantized_weights for n in q.graph.node if n.op_type == "Conv")
         props = {p.key: p.value for p in q.metadata_props}
         assert props[NAME] == f"{name}{SUFFIX}"
