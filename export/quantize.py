@@ -8,13 +8,13 @@ the convolutions and matrix products are quantized (8-bit weights per output cha
 the int16 coefficient inputs, their dequantization and normalization stay in float, as in the float model.
 
 The calibration recipe is chosen per model on the validation split (``RECIPES``; top-1 / top-1 agreement with
-the float model, ``bench/accuracy.py``). ``dct_learned48_wide`` (float 73.3%): min-max ranges on every layer
-72.2% / 92.1%; ``float-ends``, its stems and classifier kept in float with activation ranges at the 99.99th
-percentile, 72.9% / 98.4%. Its stems are what suffers: their input, the normalized coefficients, is
-heavy-tailed, so min-max ranges leave few levels for the bulk. ``rgb_resnet`` (float 70.4%): ``minmax``
-70.5% / 98.2%; percentile ranges on every layer 68.9% / 92.4%; ``float-ends`` 70.5% / 98.1% but at almost
-no speed-up, its 7x7 stem being a large part of its FLOPs. So: ``float-ends`` for the DCT model, ``minmax``
-for RGB (``QUANTIZED`` in the Makefile).
+the float model; the chosen recipes through ``bench/accuracy.py``, the rejected ones from a one-off sweep).
+``dct_learned48_wide`` (float 73.3%): min-max ranges on every layer 72.2% / 92.1%; ``float-ends``, its
+stems and classifier kept in float with activation ranges at the 99.99th percentile, 72.9% / 98.4%. Its
+stems are what suffers: their input, the normalized coefficients, is heavy-tailed, so min-max ranges leave
+few levels for the bulk. ``rgb_resnet`` (float 70.4%): ``minmax`` 70.5% / 98.2%; percentile ranges on every
+layer 68.9% / 92.4%; ``float-ends`` 70.5% / 98.1% but at almost no speed-up, its 7x7 stem being a large part
+of its FLOPs. So: ``float-ends`` for the DCT model, ``minmax`` for RGB (``QUANTIZED`` in the Makefile).
 """
 
 import argparse
