@@ -8,13 +8,16 @@ the convolutions and matrix products are quantized (8-bit weights per output cha
 the int16 coefficient inputs, their dequantization and normalization stay in float, as in the float model.
 
 The calibration recipe is chosen per model on the validation split (``RECIPES``; top-1 / top-1 agreement with
-the float model; the chosen recipes through ``bench/accuracy.py``, the rejected ones from a one-off sweep).
-``dct_learned48_wide`` (float 73.3%): min-max ranges on every layer 72.2% / 92.1%; ``float-ends``, its
-stems and classifier kept in float with activation ranges at the 99.99th percentile, 72.9% / 98.4%. Its
-stems are what suffers: their input, the normalized coefficients, is heavy-tailed, so min-max ranges leave
-few levels for the bulk. ``rgb_resnet`` (float 70.4%): ``minmax`` 70.5% / 98.2%; percentile ranges on every
-layer 68.9% / 92.4%; ``float-ends`` 70.5% / 98.1% but at almost no speed-up, its 7x7 stem being a large part
-of its FLOPs. So: ``float-ends`` for the DCT model, ``minmax`` for RGB (``QUANTIZED`` in the Makefile).
+the float model; the chosen recipes through ``bench/accuracy.py``, the rejected ones from a one-off sweep),
+on a CPU with AVX2 and no VNNI, where ONNX Runtime's u8 x s8 kernels sum pairs of products in int16 and can
+saturate. ``dct_learned48_wide`` (float 73.3%): min-max ranges on every layer 72.2% / 92.1% (7-bit weights:
+71.7% / 91.8%); ``float-ends``, its stems and classifier kept in float with activation ranges at the 99.99th
+percentile, 72.9% / 98.4%. Its stems are what suffers: their input, the normalized coefficients, is
+heavy-tailed, so min-max ranges leave few levels for the bulk. ``rgb_resnet`` (float 70.4%): min-max
+69.6% / 92.1% (98.2% on the previous round's CPU), with 7-bit weights (``minmax-7bit``) 69.8% / 97.5%;
+percentile ranges on every layer 68.9% / 92.4%; ``float-ends`` 70.5% / 98.1% but at almost no speed-up, its
+7x7 stem being a large part of its FLOPs. So: ``float-ends`` for the DCT model, ``minmax-7bit`` for RGB
+(``QUANTIZED`` in the Makefile).
 """
 
 import argparse
@@ -50,10 +53,12 @@ class Recipe:
     float_ends: bool  # the stems and the classifier stay float (``float_ends``)
     method: CalibrationMethod
     options: dict[str, float]
+    reduce_range: bool = False  # 7-bit weights: no int16 overflow in x86 AVX2 kernels without VNNI
 
 
 RECIPES = {
     "minmax": Recipe(False, CalibrationMethod.MinMax, {}),
+    "minmax-7bit": Recipe(False, CalibrationMethod.MinMax, {}, reduce_range=True),
     "float-ends": Recipe(True, CalibrationMethod.Percentile, {"CalibPercentile": 99.99}),
 }
 
@@ -116,6 +121,7 @@ def quantize_graph(src: Path, dst: Path, key: GraphKey, images: list[bytes], nam
             nodes_to_exclude=float_ends(onnx.load(str(pre))) if recipe.float_ends else [],
             calibrate_method=recipe.method,
             extra_options=recipe.options,
+            reduce_range=recipe.reduce_range,
         )
     # The quantizer drops the model's metadata; put the float model's back, with the new served name.
     out = onnx.load(str(dst))
