@@ -32,7 +32,7 @@ from jpegdct.blocks import (
 )
 from jpegdct.orientation import swaps_axes
 from jpegdct.reader import DEFAULT_LIMITS, Component, JpegCoefficients, JpegHeader
-from jpegdct.resample import low_channels, reduced_size, resample_plane
+from jpegdct.resample import low_channels, reduced_size, resample_planes
 
 
 @dataclass(frozen=True)
@@ -171,8 +171,7 @@ def _resample_components(
     low = low_channels(k, k)
     coefs = [c.coefficients if c.channels == low else c.coefficients[[c.channels.index(i) for i in low]] for c in comps]
     steps = np.stack([c.quant_table[list(low)] for c in comps])
-    planes = coefs[0][None] if len(coefs) == 1 else np.stack(coefs)
-    out = resample_plane(planes, (k, k), scale, start, grid, wanted, steps)
+    out = resample_planes(coefs, (k, k), scale, start, grid, wanted, steps)
     return np.clip(np.rint(out), -32768, 32767).astype(np.int16).reshape(-1, *grid)
 
 

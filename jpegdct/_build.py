@@ -13,7 +13,7 @@ ffibuilder.set_source(
     '#include "_cdef.h"\n' + "\n".join((_HERE / name).read_text() for name in ("_reader.c", "_resample.c")),
     libraries=["jpeg"],
     include_dirs=[str(_HERE)],
-    extra_compile_args=["-O3"],  # -O3: the resampling loops vectorize
+    extra_compile_args=["-O3", "-Wno-psabi"],  # -O3: the resampling loops vectorize; psabi: inlined vector helpers
 )
 
 if __name__ == "__main__":

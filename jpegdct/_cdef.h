@@ -35,7 +35,7 @@ int fs_read_coefs(fs_ctx *ctx, int ncomp, short **outs, const int *nchan, const 
 int fs_start_pixels(fs_ctx *ctx, int scale_num, fs_info *info);
 int fs_read_pixels(fs_ctx *ctx, unsigned char *out, int row_stride);
 void fs_tune_malloc(int mmap_threshold);
-void fs_resample(const float *x, int P, int kv, int kh, int H, int W,
-                 int gh, const int *fv, int sv, const float *wv,
-                 int gw, const int *fh, int sh, const float *wh,
-                 int nw, const int *wanted, float *tmp, float *acc, float *out);
+int fs_resample(const void *const *planes, int is16, const float *steps, int P, int kv, int kh,
+                size_t chan_stride, size_t row_stride, int c0, int nc, int gh, const int *fv, int sv, const float *wv,
+                int gw, const int *fh, int sh, const float *wh,
+                int nw, const int *wanted, float *tmp, float *out);

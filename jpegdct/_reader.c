@@ -227,8 +227,14 @@ static void fs_copy_block(j_decompress_ptr cinfo, jpeg_component_info *compptr, 
     }
     at = (size_t)row * p->bw + col;
     plane = (size_t)p->bh * p->bw;
-    for (k = 0; k < p->n; k++)
-        p->out[(size_t)k * plane + at] = coef_block[p->idx[k]];
+    {
+        /* Locals: the stores are shorts like coef_block, so through p the compiler would reload every field. */
+        short *o = p->out + at;
+        const int *idx = p->idx;
+        const int n = p->n;
+        for (k = 0; k < n; k++, o += plane)
+            *o = coef_block[idx[k]];
+    }
     p->seen++;
 }
 

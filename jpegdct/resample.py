@@ -93,6 +93,7 @@ def banded_axis(
     return first, weights
 
 
+@lru_cache(maxsize=128)
 def low_channels(k_v: int, k_h: int) -> tuple[int, ...]:
     """Natural-order channels ``8*v+u`` with ``v < k_v`` and ``u < k_h``: what a ``k_v x k_h`` read needs."""
     return tuple(8 * v + u for v in range(k_v) for u in range(k_h))
@@ -111,56 +112,95 @@ def resample_plane(
     are planes of one geometry, such as Cb and Cr, resampled together) -> the ``wanted`` channels
     ``[..., len(wanted), *grid]`` (float32) of each resampled plane's ``grid`` of blocks.
 
-    ``steps`` (``[..., k_v*k_h]``, the quantization steps) dequantizes on the way; without it the planes are
-    taken as dequantized. Only the blocks the two bands read are touched. ``scale`` and ``start`` per axis
-    (vertical, horizontal), as in ``banded_axis``."""
-    (kv, kh), (h, w) = k, coefficients.shape[-2:]
-    lead = coefficients.shape[:-3]
+    ``steps`` (``[..., k_v*k_h]``, the quantization steps) dequantizes int16 planes on the way; without it the
+    planes are taken as dequantized. ``scale`` and ``start`` per axis (vertical, horizontal), as in
+    ``banded_axis``."""
+    lead, (kv, kh) = coefficients.shape[:-3], k
+    planes = list(coefficients.reshape(-1, kv * kh, *coefficients.shape[-2:]))
+    flat_steps = None if steps is None else steps.reshape(-1, kv * kh)
+    out = resample_planes(planes, k, scale, start, grid, wanted, flat_steps)
+    return out.reshape(*lead, len(wanted), *grid)
+
+
+def resample_planes(
+    planes: Sequence[np.ndarray],
+    k: tuple[int, int],
+    scale: tuple[float, float],
+    start: tuple[float, float],
+    grid: tuple[int, int],
+    wanted: Sequence[int],
+    steps: np.ndarray | None = None,
+) -> np.ndarray:
+    """``resample_plane`` for separate planes of one geometry (each ``[k_v*k_h, H, W]``, such as a photo's Cb
+    and Cr as read): ``[len(planes), len(wanted), *grid]`` float32, with no stacking copy.
+
+    With ``steps`` (``[len(planes), k_v*k_h]``) the planes are int16 as read and are dequantized inside the
+    kernel (each tap scaled as it is loaded); without, float32 and already dequantized. The planes may be
+    views (a crop of the reader's arrays is not copied); only the block columns the horizontal band reads
+    are touched (``jpegdct/_resample.c``)."""
+    (kv, kh), (h, w) = k, planes[0].shape[-2:]
     (fv, wv), (fh, wh) = (
         banded_axis(h, kv, scale[0], start[0], grid[0]),
         banded_axis(w, kh, scale[1], start[1], grid[1]),
     )
-    v0, h0 = int(fv.min()), int(fh.min())
-    bh, bw = int(fv.max()) + wv.shape[2] // kv - v0, int(fh.max()) + wh.shape[2] // kh - h0
-    x = coefficients.reshape(-1, kv * kh, h, w)[:, :, v0 : v0 + bh, h0 : h0 + bw]
-    p = x.shape[0]
-    x = x.astype(np.float32) if steps is None else x * steps.astype(np.float32).reshape(p, kv * kh, 1, 1)
-    return _banded_products(
-        np.ascontiguousarray(x, dtype=np.float32), (kv, kh), (fv - v0, wv), (fh - h0, wh), wanted
-    ).reshape(*lead, len(wanted), *grid)
+    planes = _common_strides([np.asarray(x, dtype=np.float32 if steps is None else np.int16) for x in planes])
+    if any(x.shape != (kv * kh, h, w) for x in planes):
+        raise ValueError(f"planes must all be [{kv * kh}, {h}, {w}]")
+    if steps is not None:
+        steps = np.ascontiguousarray(steps, dtype=np.float32)
+        if steps.shape != (len(planes), kv * kh):
+            raise ValueError(f"steps must be [{len(planes)}, {kv * kh}]")
+    return _banded_products(planes, steps, (kv, kh), (fv, wv), (fh, wh), wanted)
+
+
+def _common_strides(planes: list[np.ndarray]) -> list[np.ndarray]:
+    """The planes as they are when their rows are contiguous and all share one layout (a crop of what the
+    reader returned, such as trimmed edge MCUs, is not copied), else contiguous copies."""
+    first = planes[0]
+    rows_contiguous = first.strides[2] == first.itemsize and min(first.strides) > 0
+    if rows_contiguous and all(x.strides == first.strides for x in planes):
+        return planes
+    return [np.ascontiguousarray(x) for x in planes]
 
 
 def _banded_products(
-    x: np.ndarray,
+    planes: list[np.ndarray],
+    steps: np.ndarray | None,
     k: tuple[int, int],
     vertical: tuple[np.ndarray, np.ndarray],
     horizontal: tuple[np.ndarray, np.ndarray],
     wanted: Sequence[int],
 ) -> np.ndarray:
-    """``[P, kv*kh, H, W]`` float32 window -> ``[P, len(wanted), gh, gw]``: the vertical band's map, then the
-    horizontal one's, only at the wanted output frequencies (``jpegdct/_resample.c``)."""
-    (kv, kh), (p, _, h, w) = k, x.shape
+    """Planes ``[kv*kh, H, W]`` -> ``[P, len(wanted), gh, gw]``: the vertical band's map on the block columns
+    the horizontal band reads, then the horizontal one's, only at the wanted output frequencies."""
+    (kv, kh), (_, h, w), item = k, planes[0].shape, planes[0].itemsize
+    chan_stride, row_stride = planes[0].strides[0] // item, planes[0].strides[1] // item
     (fv, wv), (fh, wh) = vertical, horizontal
-    gh, gw = len(fv), len(fh)
-    # The kernel trusts its indices: every band inside the window, every channel a natural-order index.
-    if fv.min() < 0 or fh.min() < 0 or fv.max() + wv.shape[2] // kv > h or fh.max() + wh.shape[2] // kh > w:
-        raise ValueError("a band reads outside the window")
-    if not all(0 <= c < 64 for c in wanted) or x.shape[1] != kv * kh or x.dtype != np.float32:
-        raise ValueError("wanted channels must be 0..63 and x float32 [P, kv*kh, H, W]")
+    gh, gw, p = len(fv), len(fh), len(planes)
+    c0 = int(fh.min())
+    nc = int(fh.max()) + wh.shape[2] // kh - c0
+    # The kernel trusts its indices: every band inside the planes, every channel a distinct natural-order index.
+    if fv.min() < 0 or c0 < 0 or fv.max() + wv.shape[2] // kv > h or c0 + nc > w:
+        raise ValueError("a band reads outside the planes")
+    if not all(0 <= c < 64 for c in wanted) or len(set(wanted)) != len(wanted):
+        raise ValueError("wanted channels must be distinct, in 0..63")
     rows = len({c // 8 for c in wanted})
     out = np.empty((p, len(wanted), gh, gw), dtype=np.float32)
-    tmp = np.empty(rows * kh * w * gh, dtype=np.float32)
-    acc = np.empty(max(w, gh), dtype=np.float32)
-    fv32, fh32 = np.ascontiguousarray(fv, dtype=np.int32), np.ascontiguousarray(fh, dtype=np.int32)
+    tmp = np.empty(rows * kh * nc * gh, dtype=np.float32)
+    fv32, fh32 = np.ascontiguousarray(fv, dtype=np.int32), np.ascontiguousarray(fh - c0, dtype=np.int32)
     idx = np.asarray(wanted, dtype=np.int32)
+    pointers = ffi.new("void *[]", [ffi.cast("void *", x.ctypes.data) for x in planes])  # views: from_buffer refuses
+    step_ptr = ffi.NULL if steps is None else ffi.from_buffer("float *", steps)
 
     def buf(ctype: str, a: np.ndarray):  # noqa: ANN202 (a cffi pointer)
         return ffi.from_buffer(ctype, a)
 
-    lib.fs_resample(
-        buf("float *", x), p, kv, kh, h, w,
-        gh, buf("int *", fv32), wv.shape[2], buf("float *", wv),
+    rc = lib.fs_resample(
+        pointers, int(steps is not None), step_ptr, p, kv, kh, chan_stride, row_stride,
+        c0, nc, gh, buf("int *", fv32), wv.shape[2], buf("float *", wv),
         gw, buf("int *", fh32), wh.shape[2], buf("float *", wh),
-        len(idx), buf("int *", idx), buf("float *", tmp), buf("float *", acc), buf("float *", out),
+        len(idx), buf("int *", idx), buf("float *", tmp), buf("float *", out),
     )  # fmt: skip
+    if rc != 0:
+        raise MemoryError("resampling scratch could not be allocated")
     return out

@@ -9,6 +9,7 @@ from jpegdct.resample import (
     low_channels,
     reduced_size,
     resample_plane,
+    resample_planes,
     resample_weights,
 )
 
@@ -170,3 +171,31 @@ def test_the_kernel_is_the_dense_product_for_several_planes_with_steps(
     z = x.reshape(2, 3, kv, kh, h, w).transpose(0, 1, 4, 2, 5, 3).reshape(2, 3, h * kv, w * kh)
     y = (dv @ z @ dh.T).reshape(2, 3, grid[0], 8, grid[1], 8).transpose(0, 1, 3, 5, 2, 4).reshape(2, 3, 64, *grid)
     np.testing.assert_allclose(got, y[:, :, list(wanted)], rtol=1e-4, atol=1e-2)
+
+
+def test_separate_planes_and_cropped_views_resample_as_one_stacked_copy() -> None:
+    # What inputs.dct hands the kernel: Cb and Cr as separate arrays, each a crop (trimmed edge MCUs) of what
+    # the reader returned, and a flipped view (negative strides), which must be copied, not misread.
+    rng = np.random.default_rng(5)
+    full = rng.integers(-60, 60, (2, 49, 25, 33)).astype(np.int16)
+    steps = rng.uniform(1, 9, (2, 49)).astype(np.float32)
+    crops = [full[0, :, :24, :32], full[1, :, :24, :32]]
+    assert not crops[0].flags.c_contiguous
+    args = ((7, 7), (0.6, 0.6), (1.2, 2.3), (12, 16), (0, 1, 8, 9, 19, 63))
+    stacked = resample_plane(np.ascontiguousarray(full[:, :, :24, :32]), *args, steps)
+    np.testing.assert_array_equal(resample_planes(crops, *args, steps), stacked)
+    flipped = [c[:, ::-1].copy()[:, ::-1] for c in crops]  # the same values, through negative-stride views
+    assert flipped[0].strides[1] < 0
+    np.testing.assert_array_equal(resample_planes(flipped, *args, steps), stacked)
+
+
+def test_planes_of_different_shapes_steps_of_the_wrong_shape_and_repeated_channels_are_refused() -> None:
+    a, b = np.zeros((4, 8, 8), np.int16), np.zeros((4, 8, 9), np.int16)
+    steps = np.ones((2, 4), np.float32)
+    args = ((2, 2), (0.5, 0.5), (0.0, 0.0), (2, 2))
+    with pytest.raises(ValueError, match="planes must all be"):
+        resample_planes([a, b], *args, (0, 1), steps)
+    with pytest.raises(ValueError, match="steps must be"):
+        resample_planes([a, a], *args, (0, 1), steps[:1])
+    with pytest.raises(ValueError, match="distinct"):
+        resample_planes([a, a], *args, (1, 1), steps)
