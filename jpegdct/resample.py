@@ -139,10 +139,8 @@ def resample_planes(
     views (a crop of the reader's arrays is not copied); only the block columns the horizontal band reads
     are touched (``jpegdct/_resample.c``)."""
     (kv, kh), (h, w) = k, planes[0].shape[-2:]
-    (fv, wv), (fh, wh) = (
-        banded_axis(h, kv, scale[0], start[0], grid[0]),
-        banded_axis(w, kh, scale[1], start[1], grid[1]),
-    )
+    vertical = _kernel_band(h, kv, scale[0], start[0], grid[0])
+    horizontal = _kernel_band(w, kh, scale[1], start[1], grid[1])
     planes = _common_strides([np.asarray(x, dtype=np.float32 if steps is None else np.int16) for x in planes])
     if any(x.shape != (kv * kh, h, w) for x in planes):
         raise ValueError(f"planes must all be [{kv * kh}, {h}, {w}]")
@@ -150,7 +148,7 @@ def resample_planes(
         steps = np.ascontiguousarray(steps, dtype=np.float32)
         if steps.shape != (len(planes), kv * kh):
             raise ValueError(f"steps must be [{len(planes)}, {kv * kh}]")
-    return _banded_products(planes, steps, (kv, kh), (fv, wv), (fh, wh), wanted)
+    return _banded_products(planes, steps, (kv, kh), vertical, horizontal, wanted)
 
 
 def _common_strides(planes: list[np.ndarray]) -> list[np.ndarray]:
@@ -163,32 +161,49 @@ def _common_strides(planes: list[np.ndarray]) -> list[np.ndarray]:
     return [np.ascontiguousarray(x) for x in planes]
 
 
+@lru_cache(maxsize=256)
+def _kernel_band(
+    n_in_blocks: int, k: int, scale: float, start: float, n_out_blocks: int
+) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """``banded_axis`` as the kernel takes it, once per geometry: ``first`` as int32, the weights, and the
+    first and one-past-last input block any band reads (photo sizes repeat: per request this is a lookup)."""
+    first, weights = banded_axis(n_in_blocks, k, scale, start, n_out_blocks)
+    first32 = np.ascontiguousarray(first, dtype=np.int32)
+    first32.setflags(write=False)
+    return first32, weights, int(first.min()), int(first.max()) + weights.shape[2] // k
+
+
+@lru_cache(maxsize=64)
+def _wanted_channels(wanted: tuple[int, ...]) -> tuple[np.ndarray, int]:
+    """The wanted channels as the kernel takes them (int32) and how many distinct output rows ``v`` they use."""
+    if not all(0 <= c < 64 for c in wanted) or len(set(wanted)) != len(wanted):
+        raise ValueError("wanted channels must be distinct, in 0..63")
+    idx = np.asarray(wanted, dtype=np.int32)
+    idx.setflags(write=False)
+    return idx, len({c // 8 for c in wanted})
+
+
 def _banded_products(
     planes: list[np.ndarray],
     steps: np.ndarray | None,
     k: tuple[int, int],
-    vertical: tuple[np.ndarray, np.ndarray],
-    horizontal: tuple[np.ndarray, np.ndarray],
+    vertical: tuple[np.ndarray, np.ndarray, int, int],
+    horizontal: tuple[np.ndarray, np.ndarray, int, int],
     wanted: Sequence[int],
 ) -> np.ndarray:
     """Planes ``[kv*kh, H, W]`` -> ``[P, len(wanted), gh, gw]``: the vertical band's map on the block columns
     the horizontal band reads, then the horizontal one's, only at the wanted output frequencies."""
     (kv, kh), (_, h, w), item = k, planes[0].shape, planes[0].itemsize
     chan_stride, row_stride = planes[0].strides[0] // item, planes[0].strides[1] // item
-    (fv, wv), (fh, wh) = vertical, horizontal
-    gh, gw, p = len(fv), len(fh), len(planes)
-    c0 = int(fh.min())
-    nc = int(fh.max()) + wh.shape[2] // kh - c0
+    (fv, wv, v_lo, v_end), (fh, wh, c0, c_end) = vertical, horizontal
+    gh, gw, p, nc = len(fv), len(fh), len(planes), c_end - c0
     # The kernel trusts its indices: every band inside the planes, every channel a distinct natural-order index.
-    if fv.min() < 0 or c0 < 0 or fv.max() + wv.shape[2] // kv > h or c0 + nc > w:
+    if v_lo < 0 or c0 < 0 or v_end > h or c_end > w:
         raise ValueError("a band reads outside the planes")
-    if not all(0 <= c < 64 for c in wanted) or len(set(wanted)) != len(wanted):
-        raise ValueError("wanted channels must be distinct, in 0..63")
-    rows = len({c // 8 for c in wanted})
+    idx, rows = _wanted_channels(tuple(wanted))
     out = np.empty((p, len(wanted), gh, gw), dtype=np.float32)
     tmp = np.empty(rows * kh * nc * gh, dtype=np.float32)
-    fv32, fh32 = np.ascontiguousarray(fv, dtype=np.int32), np.ascontiguousarray(fh - c0, dtype=np.int32)
-    idx = np.asarray(wanted, dtype=np.int32)
+    fh32 = fh - np.int32(c0)
     pointers = ffi.new("void *[]", [ffi.cast("void *", x.ctypes.data) for x in planes])  # views: from_buffer refuses
     step_ptr = ffi.NULL if steps is None else ffi.from_buffer("float *", steps)
 
@@ -197,7 +212,7 @@ def _banded_products(
 
     rc = lib.fs_resample(
         pointers, int(steps is not None), step_ptr, p, kv, kh, chan_stride, row_stride,
-        c0, nc, gh, buf("int *", fv32), wv.shape[2], buf("float *", wv),
+        c0, nc, gh, buf("int *", fv), wv.shape[2], buf("float *", wv),
         gw, buf("int *", fh32), wh.shape[2], buf("float *", wh),
         len(idx), buf("int *", idx), buf("float *", tmp), buf("float *", out),
     )  # fmt: skip
