@@ -6,6 +6,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
+from onnxruntime.quantization import QuantType
 
 from export.quantize import RECIPES, SUFFIX, float_ends, quantize_model
 from inputs.kinds import graph_specs, prepare
@@ -34,6 +35,16 @@ def test_int8_twin_of_every_graph_keeps_metadata_and_agrees(
         for end in ends:
             assert bool(set(by_name[end].input[1:2]) & quantized_weights) != RECIPES[recipe].float_ends, end
         assert any(set(n.input[1:2]) & quantized_weights for n in q.graph.node if n.op_type == "Conv")
+        # The weights are stored in the recipe's integer type (u8 weights: ONNX Runtime's u8 x u8 kernels).
+        weights = {i.name: i.data_type for i in q.graph.initializer}
+        conv_weights = {n.input[1] for n in q.graph.node if n.op_type == "Conv"}
+        stored = {
+            weights[n.input[0]]
+            for n in q.graph.node
+            if n.op_type == "DequantizeLinear" and n.output[0] in conv_weights and n.input[0] in weights
+        }
+        wanted = onnx.TensorProto.UINT8 if RECIPES[recipe].weight_type == QuantType.QUInt8 else onnx.TensorProto.INT8
+        assert stored == {wanted}
         props = {p.key: p.value for p in q.metadata_props}
         assert props[NAME] == f"{name}{SUFFIX}"
         f_props = {p.key: p.value for p in onnx.load(str(f_path)).metadata_props}
