@@ -20,7 +20,7 @@ import numpy as np
 from inputs.contract import InputContract
 from inputs.graphs import Feeds
 from inputs.support import check_supported, chroma_ratios
-from jpegdct import Limits, read_coefficients
+from jpegdct import BlockWindow, Limits, ReadRequest, read_coefficients
 from jpegdct.blocks import (
     center_offsets,
     crop_or_pad,
@@ -32,7 +32,7 @@ from jpegdct.blocks import (
 )
 from jpegdct.orientation import swaps_axes
 from jpegdct.reader import DEFAULT_LIMITS, Component, JpegCoefficients, JpegHeader
-from jpegdct.resample import low_channels, reduced_size, resample_planes
+from jpegdct.resample import band_extent, low_channels, reduced_size, resample_planes
 
 
 @dataclass(frozen=True)
@@ -61,11 +61,17 @@ EXACT_FACTORS = (1, 2, 4)
 class ReadPlan:
     """How one photo becomes model inputs: its ``scale`` (model samples per photo sample, short side to
     ``source_short``), the exact box ``factor`` when the scale is 1, 1/2 or 1/4 (else None: any-factor
-    resampling), and the channels to read per component."""
+    resampling), the channels to read per component and, for any-factor resampling of an upright photo, the
+    block window per component that its bands read (the rest is never copied)."""
 
     scale: float
     factor: int | None
     channels: tuple[tuple[int, ...], ...]
+    windows: tuple[BlockWindow | None, ...] = ()
+
+    @property
+    def request(self) -> ReadRequest:
+        return ReadRequest(self.channels, self.windows)
 
 
 def exact_factor(short_side: int, source_short: int) -> int | None:
@@ -100,12 +106,11 @@ def dct_read_plan(header: JpegHeader, contract: InputContract) -> ReadPlan:
     if factor is None:
         # Lowest k x k per block: closed under transposition, so every orientation stays exact.
         ky = reduced_size(scale)
-        luma = low_channels(ky, ky)
         v, h = header.v_samp, header.h_samp
         ratios = [Fraction(c, max(v)) for c in v[1:]] + [Fraction(c, max(h)) for c in h[1:]]
         k = reduced_size(max((chroma_scale(scale, r) for r in ratios), default=scale))
-        chroma = low_channels(k, k)
-        return ReadPlan(scale, None, (luma, chroma, chroma))
+        channels = (low_channels(ky, ky), low_channels(k, k), low_channels(k, k))
+        return ReadPlan(scale, None, channels, _band_windows(header, contract, (ky, k, k)))
     preset = contract.channel_preset
     luma, chroma = preset.luma, preset.chroma
     if swaps_axes(header.orientation):  # transposing needs each channel's mirror (u, v) -> (v, u)
@@ -146,33 +151,72 @@ def dct_input(data: bytes, contract: InputContract, limits: Limits = DEFAULT_LIM
     """JPEG bytes -> the DCT model's inputs (see module docstring)."""
     plans: list[ReadPlan] = []
 
-    def channels(header: JpegHeader) -> tuple[tuple[int, ...], ...]:
+    def request(header: JpegHeader) -> ReadRequest:
         check_supported(header)
         plans.append(dct_read_plan(header, contract))
-        return plans[0].channels
+        return plans[0].request
 
-    jc = read_coefficients(data, channels, limits)
+    jc = read_coefficients(data, request, limits)
     plan = plans[0]
     if plan.factor is None:
         return resampled_input(jc, contract)
     return dct_input_from_coefficients(jc, contract, plan.factor)
 
 
-def _resample_components(
-    comps: Sequence[Component],
-    scale: tuple[float, float],
-    start: tuple[float, float],
-    grid: tuple[int, int],
-    wanted: tuple[int, ...],
-) -> np.ndarray:
+@dataclass(frozen=True)
+class _Geometry:
+    """Where one component's resampled grid comes from: per axis the scale (output samples per sample of
+    the component) and start (``banded_axis``), and the output grid in blocks."""
+
+    scale: tuple[float, float]
+    start: tuple[float, float]
+    grid: tuple[int, int]
+
+
+def _geometries(
+    luma_blocks: tuple[int, int], samp: Sequence[tuple[int, int]], contract: InputContract
+) -> list[_Geometry]:
+    """Per component (luma first; ``samp`` its (v, h) sampling factors) of an upright photo whose luma is
+    ``luma_blocks`` (whole MCUs): short side -> ``source_short``, the centre ``grid`` cut from it, chroma
+    on the 4:2:0 grid."""
+    (gh, gw), (h, w) = contract.grid, luma_blocks
+    scale = contract.source_short / (8 * min(h, w))
+    # Where the centred window starts, in model luma samples from the photo's top-left corner.
+    start = ((8 * h * scale - 8 * gh) / 2, (8 * w * scale - 8 * gw) / 2)
+    out = [_Geometry((scale, scale), start, (gh, gw))]
+    for v, hs in samp[1:]:
+        cs = (chroma_scale(scale, Fraction(v, samp[0][0])), chroma_scale(scale, Fraction(hs, samp[0][1])))
+        out.append(_Geometry(cs, (start[0] / 2, start[1] / 2), contract.chroma_grid))
+    return out
+
+
+def _band_windows(header: JpegHeader, contract: InputContract, ks: tuple[int, ...]) -> tuple[BlockWindow | None, ...]:
+    """The blocks each component's bands read (``ks``: coefficients per block axis read), for a photo stored
+    upright; a rotated photo reads everything (its window would have to be mapped back through the turn)."""
+    if header.orientation != 1:
+        return ()
+    hmax, vmax = max(header.h_samp), max(header.v_samp)
+    mcus = (header.height // (8 * vmax), header.width // (8 * hmax))
+    samp = list(zip(header.v_samp, header.h_samp, strict=True))
+    dims = [(mcus[0] * v, mcus[1] * h) for v, h in samp]
+    windows = []
+    for (h, w), g, k in zip(dims, _geometries(dims[0], samp, contract), ks, strict=False):
+        top, bottom = band_extent(h, k, g.scale[0], g.start[0], g.grid[0])
+        left, right = band_extent(w, k, g.scale[1], g.start[1], g.grid[1])
+        windows.append(BlockWindow(top, left, bottom - top, right - left))
+    return tuple(windows)
+
+
+def _resample_components(comps: Sequence[Component], geometry: _Geometry, wanted: tuple[int, ...]) -> np.ndarray:
     """Components of one geometry, each read as ``low_channels(k, k)`` -> their ``wanted`` channels on
     ``grid``, back to back, rounded to int16 (dequantized: their steps are 1). Resampled in one go."""
     k = math.isqrt(len(comps[0].channels))
     low = low_channels(k, k)
     coefs = [c.coefficients if c.channels == low else c.coefficients[[c.channels.index(i) for i in low]] for c in comps]
     steps = np.stack([c.quant_table[list(low)] for c in comps])
-    out = resample_planes(coefs, (k, k), scale, start, grid, wanted, steps)
-    return np.clip(np.rint(out), -32768, 32767).astype(np.int16).reshape(-1, *grid)
+    g = geometry
+    out = resample_planes(coefs, (k, k), g.scale, g.start, g.grid, wanted, steps)
+    return np.clip(np.rint(out), -32768, 32767).astype(np.int16).reshape(-1, *g.grid)
 
 
 def resampled_input(jc: JpegCoefficients, contract: InputContract) -> DctInput:
@@ -183,11 +227,9 @@ def resampled_input(jc: JpegCoefficients, contract: InputContract) -> DctInput:
     preset = contract.channel_preset
     jc = orient(trim_to_mcus(jc))
     luma = jc.components[0]
-    (gh, gw), (h, w) = contract.grid, luma.coefficients.shape[-2:]
-    scale = contract.source_short / (8 * min(h, w))
-    # Where the centred window starts, in model luma samples from the photo's top-left corner.
-    start = ((8 * h * scale - 8 * gh) / 2, (8 * w * scale - 8 * gw) / 2)
-    y = _resample_components([luma], (scale, scale), start, (gh, gw), preset.luma)
+    samp = [(c.v_samp, c.h_samp) for c in jc.components]
+    geometries = _geometries(luma.coefficients.shape[-2:], samp, contract)
+    y = _resample_components([luma], geometries[0], preset.luma)
     nc = len(preset.chroma)
     ones = np.ones(len(preset.luma), dtype=np.float32)
     if not jc.has_chroma:  # grayscale: neutral chroma is exactly zero in the DCT domain
@@ -195,16 +237,10 @@ def resampled_input(jc: JpegCoefficients, contract: InputContract) -> DctInput:
         return DctInput(y, np.zeros((2 * nc, ch, cw), dtype=np.int16), ones, np.ones(2 * nc, dtype=np.float32))
     chroma = jc.components[1:3]
     # Cb and Cr share one geometry in every common layout: then one pair of banded products serves both.
-    groups = (
-        [chroma] if len({(c.coefficients.shape, c.v_samp, c.h_samp) for c in chroma}) == 1 else [[c] for c in chroma]
-    )
-    planes = []
-    for group in groups:
-        rv, rh = Fraction(group[0].v_samp, luma.v_samp), Fraction(group[0].h_samp, luma.h_samp)
-        cs = (chroma_scale(scale, rv), chroma_scale(scale, rh))
-        planes.append(
-            _resample_components(group, cs, (start[0] / 2, start[1] / 2), contract.chroma_grid, preset.chroma)
-        )
+    if len({(c.coefficients.shape, c.v_samp, c.h_samp) for c in chroma}) == 1:
+        planes = [_resample_components(chroma, geometries[1], preset.chroma)]
+    else:
+        planes = [_resample_components([c], g, preset.chroma) for c, g in zip(chroma, geometries[1:3], strict=True)]
     return DctInput(y, np.concatenate(planes), ones, np.ones(2 * nc, dtype=np.float32))
 
 

@@ -3,10 +3,12 @@
 from jpegdct.channels import PRESETS, ChannelPreset, get_preset
 from jpegdct.errors import InvalidJpeg, JpegError, JpegTooLarge, UnsupportedJpeg
 from jpegdct.reader import (
+    BlockWindow,
     Component,
     JpegCoefficients,
     JpegHeader,
     Limits,
+    ReadRequest,
     decode_rgb,
     read_coefficients,
     read_header,
@@ -14,6 +16,7 @@ from jpegdct.reader import (
 
 __all__ = [
     "PRESETS",
+    "BlockWindow",
     "ChannelPreset",
     "Component",
     "InvalidJpeg",
@@ -22,9 +25,11 @@ __all__ = [
     "JpegHeader",
     "JpegTooLarge",
     "Limits",
+    "ReadRequest",
     "UnsupportedJpeg",
     "decode_rgb",
     "get_preset",
     "read_coefficients",
+    "ReadRequest",
     "read_header",
 ]

@@ -31,7 +31,8 @@ const char *fs_message(fs_ctx *ctx);
 int fs_unsupported(fs_ctx *ctx);
 int fs_warnings(fs_ctx *ctx);
 int fs_read_header(fs_ctx *ctx, const unsigned char *data, size_t len, int strict, int max_scans, fs_info *info);
-int fs_read_coefs(fs_ctx *ctx, int ncomp, short **outs, const int *nchan, const int *chan_idx, unsigned short *qtables);
+int fs_read_coefs(fs_ctx *ctx, int ncomp, short **outs, const int *nchan, const int *chan_idx, const int *windows,
+                  unsigned short *qtables);
 int fs_start_pixels(fs_ctx *ctx, int scale_num, fs_info *info);
 int fs_read_pixels(fs_ctx *ctx, unsigned char *out, int row_stride);
 void fs_tune_malloc(int mmap_threshold);

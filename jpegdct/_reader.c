@@ -198,6 +198,7 @@ typedef struct {
     const int *idx;   /* n natural-order channel indices */
     int n;
     JDIMENSION bh, bw;
+    JDIMENSION top, left, bottom, right; /* the block window copied; the caller zeroed the rest */
     JSAMPARRAY rows;  /* this iMCU row's raw-data rows: the hook's output_buf points into them */
     size_t seen;      /* blocks copied */
     int bad;          /* a block outside the component's grid */
@@ -225,6 +226,9 @@ static void fs_copy_block(j_decompress_ptr cinfo, jpeg_component_info *compptr, 
         p->bad = 1;
         return;
     }
+    p->seen++;
+    if (row < p->top || row >= p->bottom || col < p->left || col >= p->right)
+        return;
     at = (size_t)row * p->bw + col;
     plane = (size_t)p->bh * p->bw;
     {
@@ -235,7 +239,6 @@ static void fs_copy_block(j_decompress_ptr cinfo, jpeg_component_info *compptr, 
         for (k = 0; k < n; k++, o += plane)
             *o = coef_block[idx[k]];
     }
-    p->seen++;
 }
 
 /* Whether any component asks for a channel other than the DC. */
@@ -253,10 +256,12 @@ static int wants_ac(int ncomp, const int *nchan, const int *chan_idx)
 /*
  * Entropy-decodes the whole image and copies the wanted channels of each component into outs[c], laid out
  * [nchan[c], height_in_blocks, width_in_blocks] in natural (row-major 8*v+u) order. chan_idx holds the
- * channel lists of all components back to back. qtables receives 64 quantization steps per component,
- * natural order.
+ * channel lists of all components back to back. windows: NULL, or per component (top, left, height, width)
+ * in blocks: only the blocks inside are copied (the caller zeroes outs; a resize reads only the blocks
+ * under its crop). qtables receives 64 quantization steps per component, natural order.
  */
-int fs_read_coefs(fs_ctx *ctx, int ncomp, short **outs, const int *nchan, const int *chan_idx, unsigned short *qtables)
+int fs_read_coefs(fs_ctx *ctx, int ncomp, short **outs, const int *nchan, const int *chan_idx, const int *windows,
+                  unsigned short *qtables)
 {
     struct jpeg_decompress_struct *c = &ctx->cinfo;
     JSAMPARRAY rows[MAX_COMPONENTS];
@@ -287,6 +292,16 @@ int fs_read_coefs(fs_ctx *ctx, int ncomp, short **outs, const int *nchan, const 
         p->rows = rows[ci];
         p->bh = comp->height_in_blocks;
         p->bw = comp->width_in_blocks;
+        p->top = p->left = 0;
+        p->bottom = p->bh;
+        p->right = p->bw;
+        if (ci < ncomp && windows != NULL) {
+            const int *win = windows + 4 * ci;
+            p->top = (JDIMENSION)win[0];
+            p->left = (JDIMENSION)win[1];
+            p->bottom = (JDIMENSION)(win[0] + win[2]);
+            p->right = (JDIMENSION)(win[1] + win[3]);
+        }
         if (ci < ncomp) {
             p->out = outs[ci];
             p->n = nchan[ci];

@@ -38,14 +38,26 @@ DEFAULT_LIMITS = Limits()
 
 
 @dataclass(frozen=True)
+class BlockWindow:
+    """A rectangle of a component's block grid, in blocks as stored (before any EXIF orientation)."""
+
+    top: int
+    left: int
+    height: int
+    width: int
+
+
+@dataclass(frozen=True)
 class Component:
-    """One colour component: the selected channels on the component's own block grid."""
+    """One colour component: the selected channels on the component's own block grid. With a ``window``
+    only the blocks inside it were read; the others are zero."""
 
     coefficients: np.ndarray  # int16 [len(channels), blocks_h, blocks_w]
     channels: tuple[int, ...]
     quant_table: np.ndarray  # uint16 [64], natural order
     h_samp: int
     v_samp: int
+    window: BlockWindow | None = None
 
     @property
     def quant_steps(self) -> np.ndarray:
@@ -166,7 +178,9 @@ class _Decoder:
                 f"unsupported JPEG: {h.color_space} with {h.num_components} components (only YCbCr or grayscale)"
             )
 
-    def coefficients(self, channels: Sequence[Sequence[int]] | None) -> tuple[Component, ...]:
+    def coefficients(
+        self, channels: Sequence[Sequence[int]] | None, windows: Sequence[BlockWindow | None] = ()
+    ) -> tuple[Component, ...]:
         if self.header.color_space not in ("YCbCr", "Grayscale"):
             # e.g. an RGB JPEG (Adobe transform 0): its planes are R, G, B, not the Y/Cb/Cr that callers assume.
             # Pixel decoding handles it; coefficients would be silently wrong.
@@ -179,20 +193,33 @@ class _Decoder:
         for chans in wanted:
             if chans and (min(chans) < 0 or max(chans) > 63):  # min/max: a per-element check costs ~1% of a read
                 raise ValueError(f"channel indices must be in [0, 64): {chans}")
+        grids = [(info.height_in_blocks[i], info.width_in_blocks[i]) for i in range(len(wanted))]
+        wins = [_clip_window(windows[i] if i < len(windows) else None, *grids[i]) for i in range(len(wanted))]
         arrays = [
-            np.empty((len(chans), info.height_in_blocks[i], info.width_in_blocks[i]), dtype=np.int16)
-            for i, chans in enumerate(wanted)
+            (np.empty if win is None else np.zeros)((len(chans), *grid), dtype=np.int16)
+            for chans, grid, win in zip(wanted, grids, wins, strict=True)
         ]
         outs = ffi.new("short *[]", [ffi.from_buffer("short *", a) for a in arrays])
         nchan = ffi.new("int[]", [len(c) for c in wanted])
         flat = [c for chans in wanted for c in chans]
         idx = ffi.new("int[]", flat or [0])
+        if any(w is not None for w in wins):
+            rects = [
+                (0, 0, *g) if w is None else (w.top, w.left, w.height, w.width)
+                for w, g in zip(wins, grids, strict=True)
+            ]
+            win_ptr = ffi.new("int[]", [x for r in rects for x in r])
+        else:
+            win_ptr = ffi.NULL
         qtables = np.zeros((max(len(wanted), 1), 64), dtype=np.uint16)
         self._check(
-            lib.fs_read_coefs(self._ctx, len(wanted), outs, nchan, idx, ffi.from_buffer("unsigned short *", qtables))
+            lib.fs_read_coefs(
+                self._ctx, len(wanted), outs, nchan, idx, win_ptr, ffi.from_buffer("unsigned short *", qtables)
+            )
         )
         return tuple(
-            Component(arrays[i], wanted[i], qtables[i], info.h_samp[i], info.v_samp[i]) for i in range(len(wanted))
+            Component(arrays[i], wanted[i], qtables[i], info.h_samp[i], info.v_samp[i], wins[i])
+            for i in range(len(wanted))
         )
 
     def pixels(self, scale_num: int) -> np.ndarray:
@@ -204,6 +231,20 @@ class _Decoder:
         return out
 
 
+def _clip_window(window: BlockWindow | None, blocks_h: int, blocks_w: int) -> BlockWindow | None:
+    """The window inside the grid (None when it covers all of it: nothing to skip)."""
+    if window is None:
+        return None
+    top, left = min(max(window.top, 0), blocks_h), min(max(window.left, 0), blocks_w)
+    bottom, right = (
+        min(max(window.top + window.height, top), blocks_h),
+        min(max(window.left + window.width, left), blocks_w),
+    )
+    if (top, left, bottom, right) == (0, 0, blocks_h, blocks_w):
+        return None
+    return BlockWindow(top, left, bottom - top, right - left)
+
+
 def read_header(data: bytes | bytearray | memoryview, limits: Limits = DEFAULT_LIMITS) -> JpegHeader:
     """Parse and validate the header only (cheap: no entropy decoding)."""
     return _Decoder(data, limits).header
@@ -212,22 +253,33 @@ def read_header(data: bytes | bytearray | memoryview, limits: Limits = DEFAULT_L
 ChannelLists = Sequence[Sequence[int]] | None
 
 
+@dataclass(frozen=True)
+class ReadRequest:
+    """What to copy out of the decode: ``channels`` as for ``read_coefficients`` and, per component, the
+    ``BlockWindow`` of blocks wanted (None: all; a window is clipped to the grid). Blocks outside a window
+    are still entropy-decoded (the bitstream is sequential) but not copied, and read as zero."""
+
+    channels: "ChannelLists"
+    windows: Sequence[BlockWindow | None] = ()
+
+
 def read_coefficients(
     data: bytes | bytearray | memoryview,
-    channels: ChannelLists | Callable[[JpegHeader], ChannelLists] = None,
+    channels: "ChannelLists | ReadRequest | Callable[[JpegHeader], ChannelLists | ReadRequest]" = None,
     limits: Limits = DEFAULT_LIMITS,
 ) -> JpegCoefficients:
     """Entropy-decode ``data`` and return the quantized DCT coefficients of each component.
 
     ``channels``: per component, the natural-order indices to keep (others are never copied); ``None``
-    keeps all 64. It may also be a function of the parsed header (so a caller can choose, say, by image
-    size or orientation without parsing the header twice). Extra lists (e.g. chroma lists for a grayscale
-    image) are ignored: the caller decides what "no chroma" means. Raises ``InvalidJpeg``,
-    ``UnsupportedJpeg`` or ``JpegTooLarge``.
+    keeps all 64; or a ``ReadRequest`` (channels and block windows). It may also be a function of the
+    parsed header (so a caller can choose, say, by image size or orientation without parsing the header
+    twice). Extra lists (e.g. chroma lists for a grayscale image) are ignored: the caller decides what "no
+    chroma" means. Raises ``InvalidJpeg``, ``UnsupportedJpeg`` or ``JpegTooLarge``.
     """
     dec = _Decoder(data, limits)
     wanted = channels(dec.header) if callable(channels) else channels
-    return JpegCoefficients(dec.header, dec.coefficients(wanted))
+    request = wanted if isinstance(wanted, ReadRequest) else ReadRequest(wanted)
+    return JpegCoefficients(dec.header, dec.coefficients(request.channels, request.windows))
 
 
 def decode_rgb(data: bytes | bytearray | memoryview, scale_num: int = 8, limits: Limits = DEFAULT_LIMITS) -> np.ndarray:

@@ -173,6 +173,12 @@ def _kernel_band(
     return first32, weights, int(first.min()), int(first.max()) + weights.shape[2] // k
 
 
+def band_extent(n_in_blocks: int, k: int, scale: float, start: float, n_out_blocks: int) -> tuple[int, int]:
+    """The first and one-past-last input block that ``banded_axis``'s band reads: what a read must copy."""
+    _, _, lo, end = _kernel_band(n_in_blocks, k, scale, start, n_out_blocks)
+    return lo, end
+
+
 @lru_cache(maxsize=64)
 def _wanted_channels(wanted: tuple[int, ...]) -> tuple[np.ndarray, int]:
     """The wanted channels as the kernel takes them (int32) and how many distinct output rows ``v`` they use."""

@@ -13,7 +13,7 @@ from inputs.kinds import entry_graph
 from jpegdct import read_coefficients, read_header
 from jpegdct.blocks import dct_k, dct_matrix, trim_to_mcus
 from jpegdct.resample import low_channels, resample_weights
-from tests.support.jpegs import encode
+from tests.support.jpegs import encode, with_orientation
 
 DCT24 = InputContract(kind="dct", class_ids=("a",), labels=("A",), preset="dct24", grid=(8, 8), source_short=64)
 DCT64 = InputContract(kind="dct", class_ids=("a",), labels=("A",), preset="dct64", grid=(8, 8), source_short=64)
@@ -108,6 +108,21 @@ def test_any_factor_plans_read_only_the_low_coefficients_they_need(
         low_channels(chroma_k, chroma_k),
         low_channels(chroma_k, chroma_k),
     )
+
+
+def test_an_upright_photo_reads_only_the_blocks_under_its_bands_and_a_rotated_one_reads_all(
+    photo: Image.Image,
+) -> None:
+    data = encode(photo.resize((300, 150)), quality=90, subsampling=2)
+    plan = dct_read_plan(read_header(data), DCT24)
+    luma, cb, cr = plan.windows
+    # Whole MCUs: 18 x 36 luma blocks, scale 64 / 144; the 8x8-block centre crop spans 18 of the 36 columns
+    # (from 9), and the area filter reaches at most a block past it on each side.
+    assert (luma.top, luma.height) == (0, 18)
+    assert 8 <= luma.left <= 9 and 18 <= luma.width <= 20
+    assert cb == cr and (cb.top, cb.height) == (0, 9) and 4 <= cb.left <= 5 and 9 <= cb.width <= 11
+    rotated = with_orientation(data, 6)
+    assert dct_read_plan(read_header(rotated), DCT24).windows == ()
 
 
 def _scaled_decode(comp: object, k: int) -> np.ndarray:

@@ -9,7 +9,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from jpegdct import PRESETS, JpegCoefficients, Limits, decode_rgb, read_coefficients, read_header
+from jpegdct import (
+    PRESETS,
+    BlockWindow,
+    JpegCoefficients,
+    Limits,
+    ReadRequest,
+    decode_rgb,
+    read_coefficients,
+    read_header,
+)
 
 SIZES = [(8, 8), (16, 16), (37, 53), (17, 9), (1, 30), (64, 48)]
 SAMPLING = {"4:4:4": ((1, 1, 1), (1, 1, 1)), "4:2:2": ((2, 1, 1), (1, 1, 1)), "4:2:0": ((2, 1, 1), (2, 1, 1))}
@@ -172,6 +181,29 @@ def test_a_dc_only_read_equals_the_dc_of_a_full_read(kit: SimpleNamespace, subsa
         np.testing.assert_array_equal(d.coefficients[0], f.coefficients[0])
     luma_dc = read_coefficients(data, [(0,), (0, 1)])  # a chroma AC wanted: every block read whole again
     np.testing.assert_array_equal(luma_dc.components[0].coefficients[0], full.components[0].coefficients[0])
+
+
+@pytest.mark.parametrize("progressive", [False, True])
+def test_a_windowed_read_copies_the_window_and_zeroes_the_rest(kit: SimpleNamespace, progressive: bool) -> None:
+    img = kit.noise_image(75, 93, seed=5)
+    data = kit.encode(img, 85, "4:2:0", progressive=progressive)
+    full = read_coefficients(data)
+    windows = (BlockWindow(2, 3, 5, 6), BlockWindow(-4, 3, 100, 2), None)  # the second one clipped to the grid
+    got = read_coefficients(data, ReadRequest(None, windows))
+    assert got.components[0].window == windows[0] and got.components[2].window is None
+    assert got.components[1].window == BlockWindow(0, 3, full.components[1].coefficients.shape[1], 2)
+    for f, g in zip(full.components, got.components, strict=True):
+        inside = np.zeros(f.coefficients.shape[1:], dtype=bool)
+        w = g.window or BlockWindow(0, 0, *inside.shape)
+        inside[w.top : w.top + w.height, w.left : w.left + w.width] = True
+        np.testing.assert_array_equal(g.coefficients[:, inside], f.coefficients[:, inside])
+        assert not g.coefficients[:, ~inside].any()
+    # Through a header-dependent request as well, with a channel selection.
+    chosen = read_coefficients(data, lambda h: ReadRequest([(0, 9)], (BlockWindow(0, 0, 1, 1),)))
+    assert chosen.components[0].coefficients[:, 1:].sum() == 0
+    np.testing.assert_array_equal(
+        chosen.components[0].coefficients[:, 0, 0], full.components[0].coefficients[[0, 9], 0, 0]
+    )
 
 
 @pytest.mark.parametrize("subsampling", ["4:4:4", "4:2:2", "4:2:0", "gray"])
