@@ -38,5 +38,5 @@ int fs_read_pixels(fs_ctx *ctx, unsigned char *out, int row_stride);
 void fs_tune_malloc(int mmap_threshold);
 int fs_resample(const void *const *planes, int is16, const float *steps, int P, int kv, int kh,
                 size_t chan_stride, size_t row_stride, int c0, int nc, int gh, const int *fv, int sv, const float *wv,
-                int gw, const int *fh, int sh, const float *wh,
+                const int *tv, int gw, const int *fh, int sh, const float *wh, const int *th,
                 int nw, const int *wanted, float *tmp, float *out);

@@ -8,7 +8,9 @@
  * row adjacent, rows row_stride and channels chan_stride elements apart (a cropped view needs no copy). The vertical band (fv, wv: [gh], [gh, 8, sv]) maps input block rows
  * fv[b] ... to output block row b, element t = a*kv + j of a band row reading frequency j of block row
  * fv[b] + a; only block columns c0 ... c0+nc-1 are computed (all that the horizontal band reads). The
- * horizontal band (fh, wh), fh relative to c0, likewise along the columns. out: [P, nw, gh, gw], the wanted
+ * horizontal band (fh, wh), fh relative to c0, likewise along the columns. tv, th: per output block, the
+ * first tap of its band row with a non-zero weight and how many follow (an output block usually covers
+ * fewer input blocks than the band's widest row: the zero taps are skipped). out: [P, nw, gh, gw], the wanted
  * natural-order channels 8*v + u. tmp: [nrows, kh, nc, gh] (nrows distinct v among the wanted), the vertical
  * pass's output laid out so that the horizontal pass reads contiguous output rows.
  *
@@ -116,7 +118,7 @@ __attribute__((target_clones("arch=x86-64-v3", "default")))
 #endif
 int fs_resample(const void *const *planes, int is16, const float *steps, int P, int kv, int kh,
                 size_t chan_stride, size_t row_stride, int c0, int nc, int gh, const int *fv, int sv, const float *wv,
-                int gw, const int *fh, int sh, const float *wh,
+                const int *tv, int gw, const int *fh, int sh, const float *wh, const int *th,
                 int nw, const int *wanted, float *tmp, float *out)
 {
     int slot[8], vrow[8], nrows = 0, p, v, r, i, t, b, c, w, m, l0;
@@ -158,15 +160,16 @@ int fs_resample(const void *const *planes, int is16, const float *steps, int P, 
                     const float *wrow[8];
                     float *dst[8];
                     const char *first = xp + (size_t)fv[b] * row_stride * esize;
-                    for (t = 0; t < sv; t++)
-                        src[t] = first + off[t];
+                    const int t0 = tv[2 * b], nt = tv[2 * b + 1];
+                    for (t = 0; t < nt; t++)
+                        src[t] = first + off[t0 + t];
                     for (r = 0; r < nrows; r++) {
-                        wrow[r] = wv + ((size_t)b * 8 + vrow[r]) * sv;
+                        wrow[r] = wv + ((size_t)b * 8 + vrow[r]) * sv + t0;
                         dst[r] = tmp + ((size_t)r * kh + i) * nc * gh + b;
                     }
                     /* A last partial vector is done as the vector ending at nc (lanes nc-8 ... nc-1). */
                     const int lb = le - l0 < FS_LANES && nc >= FS_LANES ? nc - FS_LANES : l0;
-                    fs_rows_any(nrows, sv, wrow, step, src, is16, lb, le, dst, (size_t)gh);
+                    fs_rows_any(nrows, nt, wrow, step + t0, src, is16, lb, le, dst, (size_t)gh);
                 }
             }
         }
@@ -179,15 +182,16 @@ int fs_resample(const void *const *planes, int is16, const float *steps, int P, 
                 const float *wrow[8];
                 float *dst[8];
                 const float *first = tmp + (size_t)fh[c] * gh;
+                const int t0 = th[2 * c], nt = th[2 * c + 1];
                 m = 0;
                 for (w = 0; w < nw; w++)
                     if (wanted[w] / 8 == vrow[r]) { /* m <= 8: the wanted channels are distinct */
-                        wrow[m] = wh + ((size_t)c * 8 + wanted[w] % 8) * sh;
+                        wrow[m] = wh + ((size_t)c * 8 + wanted[w] % 8) * sh + t0;
                         dst[m++] = op + (size_t)w * gh * gw + c;
                     }
-                for (t = 0; t < sh; t++)
-                    src[t] = first + off[t];
-                fs_rows_any(m, sh, wrow, NULL, src, 0, 0, gh, dst, (size_t)gw);
+                for (t = 0; t < nt; t++)
+                    src[t] = first + off[t0 + t];
+                fs_rows_any(m, nt, wrow, NULL, src, 0, 0, gh, dst, (size_t)gw);
             }
         }
     }

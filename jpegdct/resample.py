@@ -164,18 +164,24 @@ def _common_strides(planes: list[np.ndarray]) -> list[np.ndarray]:
 @lru_cache(maxsize=256)
 def _kernel_band(
     n_in_blocks: int, k: int, scale: float, start: float, n_out_blocks: int
-) -> tuple[np.ndarray, np.ndarray, int, int]:
-    """``banded_axis`` as the kernel takes it, once per geometry: ``first`` as int32, the weights, and the
-    first and one-past-last input block any band reads (photo sizes repeat: per request this is a lookup)."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
+    """``banded_axis`` as the kernel takes it, once per geometry (photo sizes repeat: per request this is a
+    lookup): ``first`` as int32, the weights, per output block its non-zero taps (first, count; int32
+    ``[n_out, 2]``), and the first and one-past-last input block any band reads."""
     first, weights = banded_axis(n_in_blocks, k, scale, start, n_out_blocks)
+    nonzero = np.abs(weights).max(axis=1) > 0  # [n_out, taps]
+    t0 = nonzero.argmax(axis=1)
+    count = np.where(nonzero.any(axis=1), weights.shape[2] - nonzero[:, ::-1].argmax(axis=1) - t0, 0)
+    taps = np.ascontiguousarray(np.stack([t0, count], axis=1), dtype=np.int32)
     first32 = np.ascontiguousarray(first, dtype=np.int32)
-    first32.setflags(write=False)
-    return first32, weights, int(first.min()), int(first.max()) + weights.shape[2] // k
+    for a in (first32, taps):
+        a.setflags(write=False)
+    return first32, weights, taps, int(first.min()), int(first.max()) + weights.shape[2] // k
 
 
 def band_extent(n_in_blocks: int, k: int, scale: float, start: float, n_out_blocks: int) -> tuple[int, int]:
     """The first and one-past-last input block that ``banded_axis``'s band reads: what a read must copy."""
-    _, _, lo, end = _kernel_band(n_in_blocks, k, scale, start, n_out_blocks)
+    *_, lo, end = _kernel_band(n_in_blocks, k, scale, start, n_out_blocks)
     return lo, end
 
 
@@ -193,15 +199,15 @@ def _banded_products(
     planes: list[np.ndarray],
     steps: np.ndarray | None,
     k: tuple[int, int],
-    vertical: tuple[np.ndarray, np.ndarray, int, int],
-    horizontal: tuple[np.ndarray, np.ndarray, int, int],
+    vertical: tuple[np.ndarray, np.ndarray, np.ndarray, int, int],
+    horizontal: tuple[np.ndarray, np.ndarray, np.ndarray, int, int],
     wanted: Sequence[int],
 ) -> np.ndarray:
     """Planes ``[kv*kh, H, W]`` -> ``[P, len(wanted), gh, gw]``: the vertical band's map on the block columns
     the horizontal band reads, then the horizontal one's, only at the wanted output frequencies."""
     (kv, kh), (_, h, w), item = k, planes[0].shape, planes[0].itemsize
     chan_stride, row_stride = planes[0].strides[0] // item, planes[0].strides[1] // item
-    (fv, wv, v_lo, v_end), (fh, wh, c0, c_end) = vertical, horizontal
+    (fv, wv, tv, v_lo, v_end), (fh, wh, th, c0, c_end) = vertical, horizontal
     gh, gw, p, nc = len(fv), len(fh), len(planes), c_end - c0
     # The kernel trusts its indices: every band inside the planes, every channel a distinct natural-order index.
     if v_lo < 0 or c0 < 0 or v_end > h or c_end > w:
@@ -218,8 +224,8 @@ def _banded_products(
 
     rc = lib.fs_resample(
         pointers, int(steps is not None), step_ptr, p, kv, kh, chan_stride, row_stride,
-        c0, nc, gh, buf("int *", fv), wv.shape[2], buf("float *", wv),
-        gw, buf("int *", fh32), wh.shape[2], buf("float *", wh),
+        c0, nc, gh, buf("int *", fv), wv.shape[2], buf("float *", wv), buf("int *", tv),
+        gw, buf("int *", fh32), wh.shape[2], buf("float *", wh), buf("int *", th),
         len(idx), buf("int *", idx), buf("float *", tmp), buf("float *", out),
     )  # fmt: skip
     if rc != 0:
