@@ -41,10 +41,34 @@ class Result:
     server_read_ms: list[float] = field(default_factory=list)
     server_infer_ms: list[float] = field(default_factory=list)
     mean_batch: float = float("nan")
+    repeat_rates: list[float] = field(default_factory=list)  # one per repeat when merged (``merge``)
 
     @property
     def rate(self) -> float:
+        if self.repeat_rates:
+            return float(np.median(self.repeat_rates))
         return len(self.latencies) / self.elapsed if self.elapsed else 0.0
+
+    @property
+    def spread(self) -> float:
+        """(max - min) / median of the repeats' rates: how much this VM moved during the cell."""
+        r = self.repeat_rates
+        return (max(r) - min(r)) / float(np.median(r)) if len(r) > 1 and np.median(r) else 0.0
+
+
+def merge(runs: list[Result]) -> Result:
+    """Repeats of one (model, concurrency) cell as one: the median rate, every latency and timing pooled."""
+    first = runs[0]
+    out = Result(first.model, first.kind, first.concurrency, repeat_rates=[r.rate for r in runs])
+    for r in runs:
+        out.latencies += r.latencies
+        out.server_read_ms += r.server_read_ms
+        out.server_infer_ms += r.server_infer_ms
+        out.elapsed += r.elapsed
+        for code, n in r.errors.items():
+            out.errors[code] = out.errors.get(code, 0) + n
+    out.mean_batch = float(np.nanmean([r.mean_batch for r in runs]))
+    return out
 
     def pct(self, q: float) -> float:
         return float(np.percentile(self.latencies, q) * 1e3) if self.latencies else float("nan")
@@ -230,22 +254,28 @@ async def bench(args: argparse.Namespace, url: str) -> None:
             + f"; images: {len(images)} JPEGs from {args.images} (median {int(np.median(sizes))} bytes)"
         )
         print(f"per cell: up to {args.duration:g} s or {args.requests} requests; client and server share this machine")
+        if args.repeats > 1:
+            print(f"each cell {args.repeats} times, models interleaved; img/s is the median, spread (max-min)/median")
         header = (
             f"{'model':<22} {'kind':<6} {'conc':>4} {'n':>6} {'err':>4} {'img/s':>8} {'p50 ms':>8} {'p99 ms':>8}"
-            f" {'read ms':>8} {'infer ms':>9} {'batch':>6}"
+            f" {'read ms':>8} {'infer ms':>9} {'batch':>6} {'spread':>6}"
         )
         print(header)
         print("-" * len(header))
         results: list[Result] = []
         for c in args.concurrency:
+            runs: dict[str, list[Result]] = {m["name"]: [] for m in order}
+            for _ in range(args.repeats):  # round robin: a slow minute on this machine hits every model alike
+                for m in order:
+                    runs[m["name"]].append(await run_one(client, m, images, c, args.duration, args.requests))
             for m in order:
-                r = await run_one(client, m, images, c, args.duration, args.requests)
+                r = merge(runs[m["name"]])
                 results.append(r)
                 err = sum(r.errors.values())
                 print(
                     f"{r.model:<22} {r.kind:<6} {c:>4} {len(r.latencies):>6} {err:>4} {r.rate:>8.1f} {r.pct(50):>8.2f}"
                     f" {r.pct(99):>8.2f} {np.median(r.server_read_ms or [np.nan]):>8.2f}"
-                    f" {np.median(r.server_infer_ms or [np.nan]):>9.2f} {r.mean_batch:>6.2f}",
+                    f" {np.median(r.server_infer_ms or [np.nan]):>9.2f} {r.mean_batch:>6.2f} {r.spread:>6.0%}",
                     flush=True,
                 )
         if dct and rgb:
@@ -272,6 +302,7 @@ async def bench(args: argparse.Namespace, url: str) -> None:
                     "requests": len(r.latencies),
                     "errors": sum(r.errors.values()),
                     "img_per_s": r.rate,
+                    "repeat_img_per_s": r.repeat_rates,
                     "p50_ms": r.pct(50),
                     "p99_ms": r.pct(99),
                 }
@@ -288,6 +319,7 @@ def main() -> None:
     p.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16])
     p.add_argument("--duration", type=float, default=10.0, help="seconds per (model, concurrency)")
     p.add_argument("--requests", type=int, default=2000, help="at most this many requests per cell")
+    p.add_argument("--repeats", type=int, default=1, help="run every cell this many times, interleaved (median)")
     p.add_argument("--models", nargs="*", help="only these model names")
     p.add_argument("--dct-model", help="the DCT model to compare (default: the first dct model)")
     p.add_argument("--rgb-model", help="the RGB baseline (default: the first rgb model)")
