@@ -55,6 +55,9 @@ class Result:
         r = self.repeat_rates
         return (max(r) - min(r)) / float(np.median(r)) if len(r) > 1 and np.median(r) else 0.0
 
+    def pct(self, q: float) -> float:
+        return float(np.percentile(self.latencies, q) * 1e3) if self.latencies else float("nan")
+
 
 def merge(runs: list[Result]) -> Result:
     """Repeats of one (model, concurrency) cell as one: the median rate, every latency and timing pooled."""
@@ -69,9 +72,6 @@ def merge(runs: list[Result]) -> Result:
             out.errors[code] = out.errors.get(code, 0) + n
     out.mean_batch = float(np.nanmean([r.mean_batch for r in runs]))
     return out
-
-    def pct(self, q: float) -> float:
-        return float(np.percentile(self.latencies, q) * 1e3) if self.latencies else float("nan")
 
 
 def load_images(root: Path, count: int, seed: int) -> list[bytes]:

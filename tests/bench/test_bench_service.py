@@ -16,7 +16,7 @@ def test_a_merged_cell_reports_the_median_rate_and_pools_everything_else() -> No
     m = merge(runs)
     assert math.isclose(m.rate, 100.0)  # the median, not the pooled 300 / 3 s (also 100 here, so check below)
     assert len(m.latencies) == 300 and len(m.server_read_ms) == 300 and m.errors == {503: 3}
-    assert math.isclose(m.mean_batch, 3.0) and math.isclose(m.spread, 0.4)
+    assert math.isclose(m.mean_batch, 3.0) and math.isclose(m.spread, 0.4) and math.isclose(m.pct(50), 10.0)
     skewed = merge([_run(100.0, 10, 1.0), _run(50.0, 500, 1.0), _run(90.0, 10, 1.0)])
     assert math.isclose(skewed.rate, 90.0)  # pooled would be 520 / 10.3 s ~ 50
 
