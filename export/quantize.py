@@ -17,8 +17,8 @@ heavy-tailed, so min-max ranges leave few levels for the bulk; unsigned weights 
 int32, no saturation) 73.1% / 98.9% but at about half float-ends' speed-up. ``rgb_resnet`` (float 70.4%):
 min-max 69.6% / 92.1% (98.2% on the previous round's CPU), with 7-bit weights (``minmax-7bit``) 69.8% /
 97.5%; with unsigned 8-bit weights (``minmax-u8u8``) 70.3% / 98.1%, but through the service it answered
-slower than the float model (42 / 60 img/s at c=1 / c=16 vs 47 / 73; ONNX Runtime's u8 x u8 path is its
-slow one on every x86 CPU, while 7-bit s8 weights run the fast VNNI kernels where a CPU has them); percentile
+slower than the float model here (42 / 60 img/s at c=1 / c=16 vs 47 / 73), while s8 weights (7-bit here) are
+what ONNX Runtime's VNNI kernels take on CPUs that have them; percentile
 ranges on every layer 68.9% / 92.4%; ``float-ends`` 70.5% / 98.1% but at almost no speed-up, its 7x7 stem
 being a large part of its FLOPs. So: ``float-ends`` for the DCT model, ``minmax-7bit`` for RGB (``QUANTIZED``
 in the Makefile); ``--recipe minmax-u8u8`` remains for a user who wants RGB's accuracy over its speed.
