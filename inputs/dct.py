@@ -7,7 +7,8 @@ Every photo reaches the model at the scale it trained at: short side -> the cont
 - at exactly that size (the training photos): the JPEG's own coefficients, untouched;
 - at exactly 2x or 4x: the exact DCT-domain box filter (all 64 coefficients read);
 - at any other size, down or up: ``jpegdct.resample`` (per-axis linear maps on the coefficients), reading
-  only the lowest ``k x k`` coefficients per block that the reduction needs, as libjpeg's scaled decode does.
+  only the lowest ``k x k`` coefficients per block that the reduction needs, as libjpeg's scaled decode does,
+  and (for a photo stored upright) only the blocks under the centre crop's bands (``ReadPlan.windows``).
 """
 
 import math
