@@ -15,6 +15,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
+from functools import lru_cache
 
 import numpy as np
 
@@ -98,9 +99,11 @@ def chroma_scale(scale: float, ratio: Fraction) -> float:
     return scale / 2 / float(ratio)
 
 
+@lru_cache(maxsize=1024)
 def dct_read_plan(header: JpegHeader, contract: InputContract) -> ReadPlan:
     """The plan for this header: the fewest channels that still let orientation, chroma resampling and
-    rescaling be exact (or, for any-factor rescaling, as good as a scaled decode)."""
+    rescaling be exact (or, for any-factor rescaling, as good as a scaled decode). Photo sizes and layouts
+    repeat, so per request this is usually a lookup."""
     short = min(header.width, header.height)
     scale = contract.source_short / short
     factor = exact_factor(short, contract.source_short)
@@ -174,9 +177,10 @@ class _Geometry:
     grid: tuple[int, int]
 
 
+@lru_cache(maxsize=1024)
 def _geometries(
-    luma_blocks: tuple[int, int], samp: Sequence[tuple[int, int]], contract: InputContract
-) -> list[_Geometry]:
+    luma_blocks: tuple[int, int], samp: tuple[tuple[int, int], ...], contract: InputContract
+) -> tuple[_Geometry, ...]:
     """Per component (luma first; ``samp`` its (v, h) sampling factors) of an upright photo whose luma is
     ``luma_blocks`` (whole MCUs): short side -> ``source_short``, the centre ``grid`` cut from it, chroma
     on the 4:2:0 grid."""
@@ -188,7 +192,7 @@ def _geometries(
     for v, hs in samp[1:]:
         cs = (chroma_scale(scale, Fraction(v, samp[0][0])), chroma_scale(scale, Fraction(hs, samp[0][1])))
         out.append(_Geometry(cs, (start[0] / 2, start[1] / 2), contract.chroma_grid))
-    return out
+    return tuple(out)
 
 
 def _band_windows(header: JpegHeader, contract: InputContract, ks: tuple[int, ...]) -> tuple[BlockWindow | None, ...]:
@@ -198,10 +202,10 @@ def _band_windows(header: JpegHeader, contract: InputContract, ks: tuple[int, ..
         return ()
     hmax, vmax = max(header.h_samp), max(header.v_samp)
     mcus = (header.height // (8 * vmax), header.width // (8 * hmax))
-    samp = list(zip(header.v_samp, header.h_samp, strict=True))
+    samp = tuple(zip(header.v_samp, header.h_samp, strict=True))
     dims = [(mcus[0] * v, mcus[1] * h) for v, h in samp]
     windows = []
-    for (h, w), g, k in zip(dims, _geometries(dims[0], samp, contract), ks, strict=False):
+    for (h, w), g, k in zip(dims, _geometries(tuple(dims[0]), samp, contract), ks, strict=False):
         top, bottom = band_extent(h, k, g.scale[0], g.start[0], g.grid[0])
         left, right = band_extent(w, k, g.scale[1], g.start[1], g.grid[1])
         windows.append(BlockWindow(top, left, bottom - top, right - left))
@@ -217,7 +221,9 @@ def _resample_components(comps: Sequence[Component], geometry: _Geometry, wanted
     steps = np.stack([c.quant_table[list(low)] for c in comps])
     g = geometry
     out = resample_planes(coefs, (k, k), g.scale, g.start, g.grid, wanted, steps)
-    return np.clip(np.rint(out), -32768, 32767).astype(np.int16).reshape(-1, *g.grid)
+    np.rint(out, out=out)
+    np.clip(out, -32768, 32767, out=out)
+    return out.astype(np.int16).reshape(-1, *g.grid)
 
 
 def resampled_input(jc: JpegCoefficients, contract: InputContract) -> DctInput:
@@ -228,7 +234,7 @@ def resampled_input(jc: JpegCoefficients, contract: InputContract) -> DctInput:
     preset = contract.channel_preset
     jc = orient(trim_to_mcus(jc))
     luma = jc.components[0]
-    samp = [(c.v_samp, c.h_samp) for c in jc.components]
+    samp = tuple((c.v_samp, c.h_samp) for c in jc.components)
     geometries = _geometries(luma.coefficients.shape[-2:], samp, contract)
     y = _resample_components([luma], geometries[0], preset.luma)
     nc = len(preset.chroma)
@@ -242,7 +248,8 @@ def resampled_input(jc: JpegCoefficients, contract: InputContract) -> DctInput:
         planes = [_resample_components(chroma, geometries[1], preset.chroma)]
     else:
         planes = [_resample_components([c], g, preset.chroma) for c, g in zip(chroma, geometries[1:3], strict=True)]
-    return DctInput(y, np.concatenate(planes), ones, np.ones(2 * nc, dtype=np.float32))
+    c = planes[0] if len(planes) == 1 else np.concatenate(planes)
+    return DctInput(y, c, ones, np.ones(2 * nc, dtype=np.float32))
 
 
 def dct_input_from_coefficients(jc: JpegCoefficients, contract: InputContract, factor: int = 1) -> DctInput:

@@ -139,8 +139,8 @@ def resample_planes(
     views (a crop of the reader's arrays is not copied); only the block columns the horizontal band reads
     are touched (``jpegdct/_resample.c``)."""
     (kv, kh), (h, w) = k, planes[0].shape[-2:]
-    vertical = _kernel_band(h, kv, scale[0], start[0], grid[0])
-    horizontal = _kernel_band(w, kh, scale[1], start[1], grid[1])
+    kernel = _kernel(h, w, kv, kh, float(scale[0]), float(scale[1]), float(start[0]), float(start[1]), *grid,
+                     tuple(wanted))  # fmt: skip
     planes = _common_strides([np.asarray(x, dtype=np.float32 if steps is None else np.int16) for x in planes])
     if any(x.shape != (kv * kh, h, w) for x in planes):
         raise ValueError(f"planes must all be [{kv * kh}, {h}, {w}]")
@@ -148,7 +148,7 @@ def resample_planes(
         steps = np.ascontiguousarray(steps, dtype=np.float32)
         if steps.shape != (len(planes), kv * kh):
             raise ValueError(f"steps must be [{len(planes)}, {kv * kh}]")
-    return _banded_products(planes, steps, (kv, kh), vertical, horizontal, wanted)
+    return kernel.run(planes, steps)
 
 
 def _common_strides(planes: list[np.ndarray]) -> list[np.ndarray]:
@@ -185,49 +185,52 @@ def band_extent(n_in_blocks: int, k: int, scale: float, start: float, n_out_bloc
     return lo, end
 
 
-@lru_cache(maxsize=64)
-def _wanted_channels(wanted: tuple[int, ...]) -> tuple[np.ndarray, int]:
-    """The wanted channels as the kernel takes them (int32) and how many distinct output rows ``v`` they use."""
-    if not all(0 <= c < 64 for c in wanted) or len(set(wanted)) != len(wanted):
-        raise ValueError("wanted channels must be distinct, in 0..63")
-    idx = np.asarray(wanted, dtype=np.int32)
-    idx.setflags(write=False)
-    return idx, len({c // 8 for c in wanted})
+class _Kernel:
+    """``jpegdct/_resample.c``'s two banded products for one geometry (plane size, read size, scale, start,
+    grid, wanted channels), with every argument that does not depend on the photo's coefficients made once:
+    the bands' arrays are cached and read-only, and their cffi pointers with them (rebuilt per request, they
+    cost ~10% of a 500 px photo's resampling). ``run`` is thread-safe: each call gets its own scratch and output."""
+
+    def __init__(self, h: int, w: int, k: tuple[int, int], vertical: tuple, horizontal: tuple, wanted: tuple) -> None:
+        (fv, wv, tv, v_lo, v_end), (fh, wh, th, c0, c_end) = vertical, horizontal
+        # The kernel trusts its indices: every band inside the planes, every channel a distinct natural-order index.
+        if v_lo < 0 or c0 < 0 or v_end > h or c_end > w:
+            raise ValueError("a band reads outside the planes")
+        if not all(0 <= c < 64 for c in wanted) or len(set(wanted)) != len(wanted):
+            raise ValueError("wanted channels must be distinct, in 0..63")
+        idx = np.asarray(wanted, dtype=np.int32)
+        fh32 = fh - np.int32(c0)
+        self._keep = (idx, fh32, fv, wv, tv, wh, th)  # what the pointers point into
+        self.k, self.nc, self.grid, self.nw = k, c_end - c0, (len(fv), len(fh)), len(wanted)
+        self.tmp_size = len({c // 8 for c in wanted}) * k[1] * self.nc * len(fv)
+        p = ffi.from_buffer
+        self._vertical = (c0, self.nc, len(fv), p("int *", fv), wv.shape[2], p("float *", wv), p("int *", tv))
+        self._horizontal = (len(fh), p("int *", fh32), wh.shape[2], p("float *", wh), p("int *", th))
+        self._wanted = (len(idx), p("int *", idx))
+
+    def run(self, planes: list[np.ndarray], steps: np.ndarray | None) -> np.ndarray:
+        """Planes ``[kv*kh, H, W]`` (one shared layout) -> ``[P, len(wanted), gh, gw]`` float32."""
+        (kv, kh), item = self.k, planes[0].itemsize
+        chan_stride, row_stride = planes[0].strides[0] // item, planes[0].strides[1] // item
+        out = np.empty((len(planes), self.nw, *self.grid), dtype=np.float32)
+        tmp = np.empty(self.tmp_size, dtype=np.float32)
+        # The planes may be views, which from_buffer refuses: their addresses go as they are.
+        pointers = ffi.new("void *[]", [ffi.cast("void *", x.ctypes.data) for x in planes])
+        step_ptr = ffi.NULL if steps is None else ffi.from_buffer("float *", steps)
+        rc = lib.fs_resample(
+            pointers, int(steps is not None), step_ptr, len(planes), kv, kh, chan_stride, row_stride,
+            *self._vertical, *self._horizontal, *self._wanted, ffi.from_buffer("float *", tmp),
+            ffi.from_buffer("float *", out),
+        )  # fmt: skip
+        if rc != 0:
+            raise MemoryError("resampling scratch could not be allocated")
+        return out
 
 
-def _banded_products(
-    planes: list[np.ndarray],
-    steps: np.ndarray | None,
-    k: tuple[int, int],
-    vertical: tuple[np.ndarray, np.ndarray, np.ndarray, int, int],
-    horizontal: tuple[np.ndarray, np.ndarray, np.ndarray, int, int],
-    wanted: Sequence[int],
-) -> np.ndarray:
-    """Planes ``[kv*kh, H, W]`` -> ``[P, len(wanted), gh, gw]``: the vertical band's map on the block columns
-    the horizontal band reads, then the horizontal one's, only at the wanted output frequencies."""
-    (kv, kh), (_, h, w), item = k, planes[0].shape, planes[0].itemsize
-    chan_stride, row_stride = planes[0].strides[0] // item, planes[0].strides[1] // item
-    (fv, wv, tv, v_lo, v_end), (fh, wh, th, c0, c_end) = vertical, horizontal
-    gh, gw, p, nc = len(fv), len(fh), len(planes), c_end - c0
-    # The kernel trusts its indices: every band inside the planes, every channel a distinct natural-order index.
-    if v_lo < 0 or c0 < 0 or v_end > h or c_end > w:
-        raise ValueError("a band reads outside the planes")
-    idx, rows = _wanted_channels(tuple(wanted))
-    out = np.empty((p, len(wanted), gh, gw), dtype=np.float32)
-    tmp = np.empty(rows * kh * nc * gh, dtype=np.float32)
-    fh32 = fh - np.int32(c0)
-    pointers = ffi.new("void *[]", [ffi.cast("void *", x.ctypes.data) for x in planes])  # views: from_buffer refuses
-    step_ptr = ffi.NULL if steps is None else ffi.from_buffer("float *", steps)
-
-    def buf(ctype: str, a: np.ndarray):  # noqa: ANN202 (a cffi pointer)
-        return ffi.from_buffer(ctype, a)
-
-    rc = lib.fs_resample(
-        pointers, int(steps is not None), step_ptr, p, kv, kh, chan_stride, row_stride,
-        c0, nc, gh, buf("int *", fv), wv.shape[2], buf("float *", wv), buf("int *", tv),
-        gw, buf("int *", fh32), wh.shape[2], buf("float *", wh), buf("int *", th),
-        len(idx), buf("int *", idx), buf("float *", tmp), buf("float *", out),
-    )  # fmt: skip
-    if rc != 0:
-        raise MemoryError("resampling scratch could not be allocated")
-    return out
+@lru_cache(maxsize=256)
+def _kernel(
+    h: int, w: int, kv: int, kh: int, sv: float, sh: float, tv: float, th: float, gh: int, gw: int, wanted: tuple
+) -> _Kernel:
+    """The prepared kernel for planes ``[kv*kh, h, w]`` at per-axis scale ``(sv, sh)`` and start ``(tv, th)``
+    onto a ``gh x gw`` grid of the ``wanted`` channels (photo sizes repeat: per request this is a lookup)."""
+    return _Kernel(h, w, (kv, kh), _kernel_band(h, kv, sv, tv, gh), _kernel_band(w, kh, sh, th, gw), wanted)
