@@ -23,7 +23,7 @@ WIDE = {"widths": [48, 96, 192, 384]}
 BODIES = {
     "rgb_resnet": ("rgb_resnet", {}),
     "dct_learned48_wide": ("dct_resnet", {"preset": "learned48", "chroma_merge": "late", **WIDE}),
-    "octave_learned48_wide": ("octave_dct_resnet", {"preset": "learned48", "alpha": 0.5, **WIDE}),
+    "octave_learned48_wide": ("octave_dct_resnet", {"preset": "learned48", "alpha": 0.25, **WIDE}),
     "dynopool_learned48_wide": ("dynopool_dct_resnet", {"preset": "learned48", "chroma_merge": "late", **WIDE}),
 }
 

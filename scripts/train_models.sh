@@ -25,9 +25,12 @@ $PY -m models.train --model dct_resnet --data "$D" --epochs 30 --threads 2 --res
 $PY -m models.train --model dct_drnet --data "$D" --init-from runs/dct_learned48_wide/final.pt --epochs 2 \
     --lr 1e-3 --threads 2 --resume --dct-pixel-crops --predictor-epochs 40 --flops-target 0.6 \
     --out runs/dct_drnet --model-kwargs "{\"preset\": \"learned48\", \"resolutions\": [256, 192, 128], $WIDE}"
-# 5. Octave convolution on the same body and preset: alpha 0.5, the low octave fed from the coefficients.
+# 5. Octave convolution on the same body and preset: alpha 0.25 (bundled), the low octave fed from the coefficients;
+#    alpha 0.5 evaluated, not bundled (docs/measured/octave_a50_learned48_wide.eval.json).
 $PY -m models.train --model octave_dct_resnet --data "$D" --epochs 30 --threads 2 --resume --dct-pixel-crops \
-    --out runs/octave_learned48_wide --model-kwargs '{"preset": "learned48", "widths": [48, 96, 192, 384], "alpha": 0.5}'
+    --out runs/octave_learned48_wide --model-kwargs '{"preset": "learned48", "widths": [48, 96, 192, 384], "alpha": 0.25}'
+$PY -m models.train --model octave_dct_resnet --data "$D" --epochs 30 --threads 2 --resume --dct-pixel-crops \
+    --out runs/octave_a50_learned48_wide --model-kwargs '{"preset": "learned48", "widths": [48, 96, 192, 384], "alpha": 0.5}'
 # 6. DynOPool on the same body: learned resizes in place of the stride-2 steps, MACs budget 0.7.
 $PY -m models.train --model dynopool_dct_resnet --data "$D" --epochs 30 --threads 2 --resume --dct-pixel-crops \
     --out runs/dynopool_learned48_wide --model-kwargs "{\"preset\": \"learned48\", $WIDE, \"budget\": 0.7}"
