@@ -205,7 +205,7 @@ def _band_windows(header: JpegHeader, contract: InputContract, ks: tuple[int, ..
     samp = tuple(zip(header.v_samp, header.h_samp, strict=True))
     dims = [(mcus[0] * v, mcus[1] * h) for v, h in samp]
     windows = []
-    for (h, w), g, k in zip(dims, _geometries(tuple(dims[0]), samp, contract), ks, strict=False):
+    for (h, w), g, k in zip(dims, _geometries(dims[0], samp, contract), ks, strict=False):
         top, bottom = band_extent(h, k, g.scale[0], g.start[0], g.grid[0])
         left, right = band_extent(w, k, g.scale[1], g.start[1], g.grid[1])
         windows.append(BlockWindow(top, left, bottom - top, right - left))

@@ -200,10 +200,9 @@ class _Kernel:
             raise ValueError("wanted channels must be distinct, in 0..63")
         idx = np.asarray(wanted, dtype=np.int32)
         fh32 = fh - np.int32(c0)
-        self._keep = (idx, fh32, fv, wv, tv, wh, th)  # what the pointers point into
         self.k, self.nc, self.grid, self.nw = k, c_end - c0, (len(fv), len(fh)), len(wanted)
         self.tmp_size = len({c // 8 for c in wanted}) * k[1] * self.nc * len(fv)
-        p = ffi.from_buffer
+        p = ffi.from_buffer  # each pointer keeps the array it points into alive
         self._vertical = (c0, self.nc, len(fv), p("int *", fv), wv.shape[2], p("float *", wv), p("int *", tv))
         self._horizontal = (len(fh), p("int *", fh32), wh.shape[2], p("float *", wh), p("int *", th))
         self._wanted = (len(idx), p("int *", idx))
