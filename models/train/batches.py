@@ -1,8 +1,8 @@
 """Training and evaluation batches from the cached model inputs, with augmentation exact in the DCT domain.
 
 DCT: block-grid random crops and horizontal flips, or crops at any pixel offset (``--dct-pixel-crops``,
-re-transformed by ``models.train.augment``); RGB: the same geometry on pixels. Centre crops (``rng`` None)
-are exactly what the server computes.
+re-transformed by ``models.train.augment``), or random-resized crops (``--scale-aug``, re-transformed the same
+way); RGB: the same geometry on pixels. Centre crops (``rng`` None) are exactly what the server computes.
 """
 
 from dataclasses import replace
@@ -14,7 +14,7 @@ from torch import nn
 
 from inputs.contract import InputContract
 from jpegdct.blocks import hflip
-from models.train.augment import shifted_crops
+from models.train.augment import random_boxes, resize_box, resized_crops, shifted_crops
 from models.train.data import dct_arrays, rgb_arrays
 
 DCT_MARGIN = 8  # blocks of random-crop margin around a 32x32 served grid (256 px of a 320 px short side)
@@ -105,11 +105,15 @@ class PixelCropDctBatches:
     shifted photo. Centre crops (``rng`` None: input statistics, validation) come exactly from ``exact``.
 
     At an odd luma pixel offset, 4:2:0 chroma takes the nearer chroma pixel on a random side.
+
+    With ``scale`` (an area range, e.g. (0.35, 1)) training crops are random-resized crops of the cached
+    square instead (``models.train.augment.resized_crops``); chroma gets the same relative box.
     """
 
-    def __init__(self, exact: DctBatches, full: dict[str, np.ndarray]):
+    def __init__(self, exact: DctBatches, full: dict[str, np.ndarray], scale: tuple[float, float] | None = None):
         self.exact = exact
         self.full = full
+        self.scale = scale
 
     def get(
         self, idx: np.ndarray, rng: np.random.Generator | None, pos: np.ndarray | None = None
@@ -122,6 +126,8 @@ class PixelCropDctBatches:
         luma, chroma = np.asarray(self.full["luma"][idx]), np.asarray(self.full["chroma"][idx])
         luma_q, chroma_q = np.asarray(self.full["luma_q"][idx]), np.asarray(self.full["chroma_q"][idx])
         n = len(idx)
+        if self.scale is not None and pos is None:
+            return self._resized(luma, chroma, luma_q, chroma_q, rng)
         span = 8 * (luma.shape[2] - gh)
         if pos is not None:
             offsets, flips = relative_offsets(pos, span)
@@ -138,6 +144,28 @@ class PixelCropDctBatches:
             (gh // 2, gw // 2),
             chroma_ch,
         ).reshape(n, 2 * len(chroma_ch), gh // 2, gw // 2)
+        return self._pack(y, c, luma_q, chroma_q)
+
+    def _resized(
+        self, luma: np.ndarray, chroma: np.ndarray, luma_q: np.ndarray, chroma_q: np.ndarray, rng: np.random.Generator
+    ) -> tuple[torch.Tensor, ...]:
+        gh, gw = self.exact.grid
+        luma_ch, chroma_ch = self.exact.luma_ch, self.exact.chroma_ch
+        n = len(luma)
+        boxes, flips = random_boxes(rng, n, self.scale), rng.random(n) < 0.5
+        y = resized_crops(luma, luma_q, boxes, flips, (gh, gw), luma_ch)
+        c = resized_crops(
+            chroma.reshape(2 * n, 64, *chroma.shape[2:]),
+            chroma_q.reshape(2 * n, 64),
+            np.repeat(boxes, 2, axis=0),
+            np.repeat(flips, 2),
+            (gh // 2, gw // 2),
+            chroma_ch,
+        ).reshape(n, 2 * len(chroma_ch), gh // 2, gw // 2)
+        return self._pack(y, c, luma_q, chroma_q)
+
+    def _pack(self, y: np.ndarray, c: np.ndarray, luma_q: np.ndarray, chroma_q: np.ndarray) -> tuple[torch.Tensor, ...]:
+        luma_ch, chroma_ch = self.exact.luma_ch, self.exact.chroma_ch
         cq = np.concatenate([chroma_q[:, list(chroma_ch)], chroma_q[:, [64 + k for k in chroma_ch]]], axis=1)
         return (
             torch.from_numpy(y),
@@ -148,9 +176,13 @@ class PixelCropDctBatches:
 
 
 class RgbBatches:
-    def __init__(self, arrays: dict[str, np.ndarray], size: int):
+    """Random crops + flips of the cached squares, or random-resized crops with ``scale`` (the DCT batches'
+    draw, ``models.train.augment.random_boxes``, resized by the same filter)."""
+
+    def __init__(self, arrays: dict[str, np.ndarray], size: int, scale: tuple[float, float] | None = None):
         self.a = arrays
         self.size = size
+        self.scale = scale
 
     def get(
         self, idx: np.ndarray, rng: np.random.Generator | None, pos: np.ndarray | None = None
@@ -158,6 +190,8 @@ class RgbBatches:
         """``pos``: optional [n, 3] relative (top, left, flip) so several resolutions see the same crop."""
         img = np.asarray(self.a["image"][idx])
         s, big = self.size, img.shape[1]
+        if self.scale is not None and rng is not None and pos is None:
+            return (self._resized(img, rng),)
         out = np.empty((len(idx), s, s, 3), np.uint8)
         for i in range(len(idx)):
             if pos is not None:
@@ -172,21 +206,37 @@ class RgbBatches:
             out[i] = crop[:, ::-1] if flip else crop
         return (torch.from_numpy(out),)
 
+    def _resized(self, img: np.ndarray, rng: np.random.Generator) -> torch.Tensor:
+        n = len(img)
+        boxes, flips = random_boxes(rng, n, self.scale), rng.random(n) < 0.5
+        out = torch.empty((n, self.size, self.size, 3), dtype=torch.uint8)
+        for i in range(n):
+            crop = resize_box(torch.from_numpy(img[i]).permute(2, 0, 1), boxes[i], (self.size, self.size))
+            out[i] = (crop.flip(-1) if flips[i] else crop).permute(1, 2, 0).to(torch.uint8)
+        return out
+
 
 Batches = DctBatches | PixelCropDctBatches | RgbBatches
 
 
-def _dct_batches(c: InputContract, files: list[Path], cache_dir: Path, crop_step: int, pixel_crops: bool) -> Batches:
+Scale = tuple[float, float] | None
+
+
+def _dct_batches(
+    c: InputContract, files: list[Path], cache_dir: Path, crop_step: int, pixel_crops: bool, scale: Scale = None
+) -> Batches:
     p = c.channel_preset
     margin = dct_margin(c.grid)
     exact = DctBatches(dct_arrays(files, c, margin, cache_dir), (p.luma, p.chroma), c.grid, crop_step=crop_step)
-    if not pixel_crops:
+    if not pixel_crops and scale is None:
         return exact
-    return PixelCropDctBatches(exact, dct_arrays(files, replace(c, preset="dct192"), margin, cache_dir))
+    return PixelCropDctBatches(exact, dct_arrays(files, replace(c, preset="dct192"), margin, cache_dir), scale)
 
 
-def _rgb_batches(c: InputContract, files: list[Path], cache_dir: Path, crop_step: int, pixel_crops: bool) -> Batches:
-    return RgbBatches(rgb_arrays(files, c.resize_short, cache_dir), c.size)
+def _rgb_batches(
+    c: InputContract, files: list[Path], cache_dir: Path, crop_step: int, pixel_crops: bool, scale: Scale = None
+) -> Batches:
+    return RgbBatches(rgb_arrays(files, c.resize_short, cache_dir), c.size, scale)
 
 
 # Training batches of each single-graph kind (DRNet trains its paths from RgbBatches per resolution).
@@ -211,11 +261,17 @@ def path_batches(c: InputContract, files: list[Path], cache_dir: Path, pixel_cro
 
 
 def make_batches(
-    model: nn.Module, files: list[Path], cache_dir: Path, dct_crop_step: int = 1, dct_pixel_crops: bool = False
+    model: nn.Module,
+    files: list[Path],
+    cache_dir: Path,
+    dct_crop_step: int = 1,
+    dct_pixel_crops: bool = False,
+    scale: Scale = None,
 ) -> Batches:
+    """``scale``: random-resized training crops with this area range (both kinds), else fixed-size crops."""
     c = model.contract
     try:
         build = BATCHES[c.kind]
     except KeyError:
         raise ValueError(f"no training batches for kind {c.kind!r}; known: {sorted(BATCHES)}") from None
-    return build(c, files, cache_dir, dct_crop_step, dct_pixel_crops)
+    return build(c, files, cache_dir, dct_crop_step, dct_pixel_crops, scale)

@@ -22,8 +22,14 @@ def train_classifier(
 ) -> None:
     out = Path(args.out)
     files = list(data.files)
+    scale = (args.scale_aug, 1.0) if args.scale_aug else None
     batches = make_batches(
-        model, files, Path(args.cache_dir), dct_crop_step=args.dct_crop_step, dct_pixel_crops=args.dct_pixel_crops
+        model,
+        files,
+        Path(args.cache_dir),
+        dct_crop_step=args.dct_crop_step,
+        dct_pixel_crops=args.dct_pixel_crops,
+        scale=scale,
     )
     mean, std = input_stats(model, batches, train_idx)
     model.set_input_stats(mean, std)

@@ -54,6 +54,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="DCT random crops at any pixel offset, as RGB's: each crop is re-transformed from all 64 "
         "coefficients and requantized with the photo's tables (training only; validation stays exact)",
     )
+    p.add_argument(
+        "--scale-aug",
+        type=float,
+        default=0.0,
+        help="random-resized training crops: area fraction of the cached square drawn from [SCALE_AUG, 1], "
+        "aspect 3/4..4/3, resized to the model's crop (RGB and DCT alike; DCT crops re-transformed as with "
+        "--dct-pixel-crops). 0: fixed-size crops",
+    )
     p.add_argument("--model-kwargs", type=json.loads, default={}, help="JSON, e.g. '{\"widths\": [32,64,128,256]}'")
     # DRNet
     p.add_argument(

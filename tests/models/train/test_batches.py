@@ -7,7 +7,7 @@ import torch
 
 from jpegdct.channels import get_preset
 from models.checkpoint import load_model
-from models.train.batches import DctBatches, chroma_offset, make_batches
+from models.train.batches import DctBatches, RgbBatches, chroma_offset, make_batches
 from models.train.data import scan_folder
 from tests.support.training import TINY, train
 
@@ -28,6 +28,40 @@ def test_pixel_crops_train_and_keep_centre_crops_exact(tmp_path: Path, tiny_data
     _, _, exact_yq, exact_cq = exact.get(idx, None)
     assert torch.equal(yq, exact_yq) and torch.equal(cq, exact_cq)  # the photo's own quantization steps
     assert not torch.equal(y, pixel.get(idx, rng)[0])  # crops move between draws
+
+
+@pytest.mark.parametrize("model", ["dct24_resnet", "rgb_resnet"])
+def test_scale_augmentation_trains_both_kinds_and_keeps_centre_crops_exact(
+    tmp_path: Path, tiny_dataset: Path, model: str
+) -> None:
+    kwargs = TINY + (', "grid": [8, 8]}' if model.startswith("dct") else ', "size": 64, "resize_short": 80}')
+    out = train(tmp_path, tiny_dataset, model, kwargs, "--scale-aug", "0.35")
+    assert json.loads((out / "metrics.json").read_text())["args"]["scale_aug"] == 0.35
+    trained, _ = load_model(out / "final.pt")
+    files = list(scan_folder(tiny_dataset).files)
+    plain = make_batches(trained, files, tmp_path / "cache")
+    scaled = make_batches(trained, files, tmp_path / "cache", scale=(0.35, 1.0))
+    idx = np.arange(0, 24, 4)
+    for a, b in zip(plain.get(idx, None), scaled.get(idx, None), strict=True):
+        assert torch.equal(a, b)  # statistics and validation never see a resized crop
+    rng = np.random.default_rng(0)
+    first, again = scaled.get(idx, rng), scaled.get(idx, rng)
+    for a, b in zip(first, plain.get(idx, None), strict=True):
+        assert a.shape == b.shape and a.dtype == b.dtype
+    assert not torch.equal(first[0], again[0])  # boxes move and zoom between draws
+
+
+def test_rgb_scale_augmentation_zooms_into_the_cached_square() -> None:
+    # Left half black, right half white: a box's zoom and position show in the mean brightness.
+    img = np.zeros((1, 80, 80, 3), np.uint8)
+    img[:, :, 40:] = 255
+    batches = RgbBatches({"image": img}, 64, scale=(0.1, 1.0))
+    rng = np.random.default_rng(0)
+    means = [float(batches.get(np.array([0]), rng)[0].float().mean()) for _ in range(60)]
+    assert min(means) < 50 and max(means) > 205  # some boxes fall mostly in one half
+    fixed = RgbBatches({"image": img}, 64)
+    # A fixed 64 px crop of 80 always holds 24..40 columns of each half.
+    assert all(90 < float(fixed.get(np.array([0]), rng)[0].float().mean()) < 165 for _ in range(60))
 
 
 def _dct_arrays(n: int = 2, side: int = 40) -> dict[str, np.ndarray]:
