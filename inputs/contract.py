@@ -35,6 +35,12 @@ class InputContract:
     mean: tuple[float, ...] = field(default=())
     std: tuple[float, ...] = field(default=())
 
+    def __post_init__(self) -> None:
+        # Sequences as tuples whatever the caller passed (JSON gives lists): contracts are hashable, so the
+        # read plans and resampling geometries cached per (photo layout, contract) work for any of them.
+        for key in _SEQUENCES:
+            object.__setattr__(self, key, tuple(getattr(self, key)))
+
     @property
     def num_classes(self) -> int:
         return len(self.class_ids)
@@ -71,8 +77,7 @@ class InputContract:
 
     @classmethod
     def from_json(cls, text: str) -> "InputContract":
-        raw = json.loads(text)
-        for key in ("class_ids", "labels", "grid", "resolutions", "mean", "std"):
-            if key in raw:
-                raw[key] = tuple(raw[key])
-        return cls(**raw)
+        return cls(**json.loads(text))
+
+
+_SEQUENCES = ("class_ids", "labels", "grid", "resolutions", "mean", "std")

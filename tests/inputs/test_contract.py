@@ -39,3 +39,10 @@ def test_dct_path_is_a_plain_dct_contract_over_the_same_field_of_view() -> None:
     assert c.dct_path(256).grid == (32, 32) and c.dct_path(256).source_short == 320
     with pytest.raises(ValueError, match="not one of"):
         c.dct_path(192)
+
+
+def test_a_contract_built_from_lists_is_hashable_and_equals_its_tuple_twin() -> None:
+    listed = InputContract(kind="dct", class_ids=["a", "b"], labels=["A", "B"], preset="dct24", grid=[32, 32])
+    tupled = InputContract(kind="dct", class_ids=("a", "b"), labels=("A", "B"), preset="dct24", grid=(32, 32))
+    assert listed == tupled and hash(listed) == hash(tupled)
+    assert isinstance(listed.grid, tuple) and listed.chroma_grid == (16, 16)
