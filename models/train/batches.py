@@ -5,6 +5,7 @@ re-transformed by ``models.train.augment``), or random-resized crops (``--scale-
 way); RGB: the same geometry on pixels. Centre crops (``rng`` None) are exactly what the server computes.
 """
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -122,7 +123,6 @@ class PixelCropDctBatches:
         if rng is None and pos is None:
             return self.exact.get(idx, None)
         gh, gw = self.exact.grid
-        luma_ch, chroma_ch = self.exact.luma_ch, self.exact.chroma_ch
         luma, chroma = np.asarray(self.full["luma"][idx]), np.asarray(self.full["chroma"][idx])
         luma_q, chroma_q = np.asarray(self.full["luma_q"][idx]), np.asarray(self.full["chroma_q"][idx])
         n = len(idx)
@@ -134,30 +134,36 @@ class PixelCropDctBatches:
         else:
             offsets, flips = rng.integers(0, span + 1, size=(n, 2)), rng.random(n) < 0.5
         coffsets = np.array([[chroma_offset(int(o), rng) for o in row] for row in offsets])
-        y = shifted_crops(luma, luma_q, offsets, flips, (gh, gw), luma_ch)
-        # Cb and Cr are two planes of 64 channels each: crop them as 2n single-component images.
-        c = shifted_crops(
-            chroma.reshape(2 * n, 64, *chroma.shape[2:]),
-            chroma_q.reshape(2 * n, 64),
-            np.repeat(coffsets, 2, axis=0),
-            np.repeat(flips, 2),
-            (gh // 2, gw // 2),
-            chroma_ch,
-        ).reshape(n, 2 * len(chroma_ch), gh // 2, gw // 2)
-        return self._pack(y, c, luma_q, chroma_q)
+        return self._crops(shifted_crops, luma, chroma, luma_q, chroma_q, (offsets, coffsets), flips)
 
     def _resized(
         self, luma: np.ndarray, chroma: np.ndarray, luma_q: np.ndarray, chroma_q: np.ndarray, rng: np.random.Generator
     ) -> tuple[torch.Tensor, ...]:
+        n = len(luma)
+        boxes, flips = random_boxes(rng, n, self.scale), rng.random(n) < 0.5
+        return self._crops(resized_crops, luma, chroma, luma_q, chroma_q, (boxes, boxes), flips)
+
+    def _crops(
+        self,
+        crop: Callable[..., np.ndarray],
+        luma: np.ndarray,
+        chroma: np.ndarray,
+        luma_q: np.ndarray,
+        chroma_q: np.ndarray,
+        where: tuple[np.ndarray, np.ndarray],
+        flips: np.ndarray,
+    ) -> tuple[torch.Tensor, ...]:
+        """Luma and chroma through one ``models.train.augment`` crop (``shifted_crops`` or ``resized_crops``),
+        ``where`` its per-photo placement for luma and for chroma (offsets or boxes)."""
         gh, gw = self.exact.grid
         luma_ch, chroma_ch = self.exact.luma_ch, self.exact.chroma_ch
         n = len(luma)
-        boxes, flips = random_boxes(rng, n, self.scale), rng.random(n) < 0.5
-        y = resized_crops(luma, luma_q, boxes, flips, (gh, gw), luma_ch)
-        c = resized_crops(
+        y = crop(luma, luma_q, where[0], flips, (gh, gw), luma_ch)
+        # Cb and Cr are two planes of 64 channels each: crop them as 2n single-component images.
+        c = crop(
             chroma.reshape(2 * n, 64, *chroma.shape[2:]),
             chroma_q.reshape(2 * n, 64),
-            np.repeat(boxes, 2, axis=0),
+            np.repeat(where[1], 2, axis=0),
             np.repeat(flips, 2),
             (gh // 2, gw // 2),
             chroma_ch,
