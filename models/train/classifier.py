@@ -10,17 +10,27 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models.checkpoint import save_model
+from models.checkpoint import load_model, save_model
 from models.measure import top1
 from models.train.batches import make_batches
 from models.train.data import ImageFolder
 from models.train.loop import input_stats, predict, run_epochs, run_metrics
 
 
+def init_weights(model: nn.Module, path: str | Path) -> None:
+    """Load a trained checkpoint of the same architecture into ``model`` (every tensor, strictly)."""
+    src, ckpt = load_model(path)
+    if src.contract.kind != model.contract.kind or src.contract.preset != model.contract.preset:
+        raise ValueError(f"{path} is a {ckpt['model']!r} model; it cannot start this one")
+    model.load_state_dict(src.state_dict())
+
+
 def train_classifier(
     model: nn.Module, args: argparse.Namespace, data: ImageFolder, train_idx: np.ndarray, val_idx: np.ndarray
 ) -> None:
     out = Path(args.out)
+    if args.init_from:  # fine-tuning: start from trained weights (a --resume checkpoint still takes precedence)
+        init_weights(model, args.init_from)
     files = list(data.files)
     scale = (args.scale_aug, 1.0) if args.scale_aug else None
     batches = make_batches(

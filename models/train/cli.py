@@ -67,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--init-from",
         default=None,
-        help="DRNet: an RGB checkpoint whose weights start every path, or a trained DRNet checkpoint "
+        help="a trained checkpoint to start from: for a one-graph model the same architecture (fine-tuning); "
+        "for DRNet an RGB checkpoint whose weights start every path, or a trained DRNet checkpoint "
         "(then only the predictor is retrained)",
     )
     p.add_argument("--predictor-epochs", type=int, default=30)

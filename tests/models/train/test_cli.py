@@ -103,3 +103,24 @@ def test_octave_and_dynopool_train_and_report_their_structure(tmp_path: Path, ti
     assert all((p.ratios() < q.ratios()).all() for p, q in zip(model.pools, start.pools, strict=True))
     report = evaluate(pooled / "final.pt", tiny_dataset, cache)
     assert report["learned_sizes"] == model.learned_sizes() and report["cost_fraction"] < 1.0
+
+
+def test_init_from_starts_a_classifier_from_trained_weights_and_refuses_another_kind(
+    tmp_path: Path, tiny_dataset: Path
+) -> None:
+    kwargs = TINY + ', "grid": [8, 8]}'
+    first = _train(tmp_path, tiny_dataset, "dct24_resnet", kwargs)
+    # lr 0: the steps change no weight, so the fine-tuned model holds exactly what it started from
+    tuned = _train(tmp_path / "tuned", tiny_dataset, "dct24_resnet", kwargs, "--init-from", str(first / "final.pt"),
+                   "--lr", "0")  # fmt: skip
+    fresh = _train(tmp_path / "fresh", tiny_dataset, "dct24_resnet", kwargs, "--lr", "0")
+    src, got, rand = (load_model(p / "final.pt")[0].state_dict() for p in (first, tuned, fresh))
+    weights = [k for k, v in src.items() if v.is_floating_point() and v.dim() == 4]
+    assert weights
+    for k in weights:
+        torch.testing.assert_close(got[k], src[k])
+    assert any(not torch.equal(rand[k], src[k]) for k in weights)
+
+    rgb = TINY + ', "size": 64, "resize_short": 80}'
+    with pytest.raises(ValueError, match="cannot start"):
+        _train(tmp_path / "rgb", tiny_dataset, "rgb_resnet", rgb, "--init-from", str(first / "final.pt"))
