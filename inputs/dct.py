@@ -212,18 +212,22 @@ def _band_windows(header: JpegHeader, contract: InputContract, ks: tuple[int, ..
     return tuple(windows)
 
 
+@lru_cache(maxsize=8)
+def _low_index(k: int) -> np.ndarray:
+    """``low_channels(k, k)`` as an index array (a tuple index is converted on every use)."""
+    return np.array(low_channels(k, k), dtype=np.intp)
+
+
 def _resample_components(comps: Sequence[Component], geometry: _Geometry, wanted: tuple[int, ...]) -> np.ndarray:
     """Components of one geometry, each read as ``low_channels(k, k)`` -> their ``wanted`` channels on
     ``grid``, back to back, rounded to int16 (dequantized: their steps are 1). Resampled in one go."""
     k = math.isqrt(len(comps[0].channels))
     low = low_channels(k, k)
     coefs = [c.coefficients if c.channels == low else c.coefficients[[c.channels.index(i) for i in low]] for c in comps]
-    steps = np.stack([c.quant_table[list(low)] for c in comps])
+    steps = np.array([c.quant_table for c in comps], dtype=np.float32)[:, _low_index(k)]
     g = geometry
-    out = resample_planes(coefs, (k, k), g.scale, g.start, g.grid, wanted, steps)
-    np.rint(out, out=out)
-    np.clip(out, -32768, 32767, out=out)
-    return out.astype(np.int16).reshape(-1, *g.grid)
+    out = resample_planes(coefs, (k, k), g.scale, g.start, g.grid, wanted, steps, as_int16=True)
+    return out.reshape(-1, *g.grid)
 
 
 def resampled_input(jc: JpegCoefficients, contract: InputContract) -> DctInput:

@@ -39,4 +39,4 @@ void fs_tune_malloc(int mmap_threshold);
 int fs_resample(const void *const *planes, int is16, const float *steps, int P, int kv, int kh,
                 size_t chan_stride, size_t row_stride, int c0, int nc, int gh, const int *fv, int sv, const float *wv,
                 const int *tv, int gw, const int *fh, int sh, const float *wh, const int *th,
-                int nw, const int *wanted, float *tmp, float *out);
+                int nw, const int *wanted, float *tmp, float *out, short *out16);

@@ -12,7 +12,9 @@
  * first tap of its band row with a non-zero weight and how many follow (an output block usually covers
  * fewer input blocks than the band's widest row: the zero taps are skipped). out: [P, nw, gh, gw], the wanted
  * natural-order channels 8*v + u. tmp: [nrows, kh, nc, gh] (nrows distinct v among the wanted), the vertical
- * pass's output laid out so that the horizontal pass reads contiguous output rows.
+ * pass's output laid out so that the horizontal pass reads contiguous output rows. out16: NULL, or [P, nw, gh, gw]
+ * int16 that receives out rounded to the nearest integer (ties to even, as numpy's rint) and saturated: the model
+ * input as served, with no further pass over it in numpy.
  *
  * Both passes are the same small product: R output rows (up to 8 output frequencies) x 8 lanes of blocks,
  * accumulated in registers over the band's taps, each tap one vector load (int16 taps scaled by their
@@ -112,6 +114,16 @@ static inline __attribute__((always_inline)) void fs_rows_any(int R, int T, cons
         fs_rows_r(R, T, w, step, src, 0, lb, le, dst, dstride);
 }
 
+/* dst[i] = src[i] rounded half to even (the default rounding mode, as numpy's rint) and saturated to int16. */
+static void fs_round16(const float *src, short *dst, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++) {
+        const float r = __builtin_rintf(src[i]);
+        dst[i] = (short)(r > 32767.0f ? 32767.0f : r < -32768.0f ? -32768.0f : r);
+    }
+}
+
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
 /* One build for every x86-64 host: glibc picks the AVX2/FMA clone where the CPU has it. */
 __attribute__((target_clones("arch=x86-64-v3", "default")))
@@ -119,7 +131,7 @@ __attribute__((target_clones("arch=x86-64-v3", "default")))
 int fs_resample(const void *const *planes, int is16, const float *steps, int P, int kv, int kh,
                 size_t chan_stride, size_t row_stride, int c0, int nc, int gh, const int *fv, int sv, const float *wv,
                 const int *tv, int gw, const int *fh, int sh, const float *wh, const int *th,
-                int nw, const int *wanted, float *tmp, float *out)
+                int nw, const int *wanted, float *tmp, float *out, short *out16)
 {
     int slot[8], vrow[8], nrows = 0, p, v, r, i, t, b, c, w, m, l0;
     const size_t esize = is16 ? sizeof(short) : sizeof(float);
@@ -194,6 +206,8 @@ int fs_resample(const void *const *planes, int is16, const float *steps, int P, 
                 fs_rows_any(m, nt, wrow, NULL, src, 0, 0, gh, dst, (size_t)gw);
             }
         }
+        if (out16 != NULL)
+            fs_round16(op, out16 + (size_t)p * nw * gh * gw, (size_t)nw * gh * gw);
     }
     free(src);
     free(off);

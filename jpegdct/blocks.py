@@ -63,6 +63,8 @@ def trim_to_mcus(jc: JpegCoefficients) -> JpegCoefficients:
     h = jc.header
     hmax, vmax = max(h.h_samp), max(h.v_samp)
     mcus_w, mcus_h = h.width // (8 * hmax), h.height // (8 * vmax)
+    if (h.width, h.height) == (mcus_w * 8 * hmax, mcus_h * 8 * vmax):
+        return jc  # whole MCUs already: nothing to drop
     comps = tuple(
         replace(c, coefficients=c.coefficients[:, : mcus_h * c.v_samp, : mcus_w * c.h_samp]) for c in jc.components
     )

@@ -130,6 +130,7 @@ def resample_planes(
     grid: tuple[int, int],
     wanted: Sequence[int],
     steps: np.ndarray | None = None,
+    as_int16: bool = False,
 ) -> np.ndarray:
     """``resample_plane`` for separate planes of one geometry (each ``[k_v*k_h, H, W]``, such as a photo's Cb
     and Cr as read): ``[len(planes), len(wanted), *grid]`` float32, with no stacking copy.
@@ -137,7 +138,8 @@ def resample_planes(
     With ``steps`` (``[len(planes), k_v*k_h]``) the planes are int16 as read and are dequantized inside the
     kernel (each tap scaled as it is loaded); without, float32 and already dequantized. The planes may be
     views (a crop of the reader's arrays is not copied); only the block columns the horizontal band reads
-    are touched (``jpegdct/_resample.c``)."""
+    are touched (``jpegdct/_resample.c``). ``as_int16``: the result rounded half to even and saturated to int16
+    inside the kernel (what a model input holds), instead of float32."""
     (kv, kh), (h, w) = k, planes[0].shape[-2:]
     kernel = _kernel(h, w, kv, kh, float(scale[0]), float(scale[1]), float(start[0]), float(start[1]), *grid,
                      tuple(wanted))  # fmt: skip
@@ -148,7 +150,7 @@ def resample_planes(
         steps = np.ascontiguousarray(steps, dtype=np.float32)
         if steps.shape != (len(planes), kv * kh):
             raise ValueError(f"steps must be [{len(planes)}, {kv * kh}]")
-    return kernel.run(planes, steps)
+    return kernel.run(planes, steps, as_int16)
 
 
 def _common_strides(planes: list[np.ndarray]) -> list[np.ndarray]:
@@ -207,11 +209,14 @@ class _Kernel:
         self._horizontal = (len(fh), p("int *", fh32), wh.shape[2], p("float *", wh), p("int *", th))
         self._wanted = (len(idx), p("int *", idx))
 
-    def run(self, planes: list[np.ndarray], steps: np.ndarray | None) -> np.ndarray:
-        """Planes ``[kv*kh, H, W]`` (one shared layout) -> ``[P, len(wanted), gh, gw]`` float32."""
+    def run(self, planes: list[np.ndarray], steps: np.ndarray | None, as_int16: bool = False) -> np.ndarray:
+        """Planes ``[kv*kh, H, W]`` (one shared layout) -> ``[P, len(wanted), gh, gw]`` float32, or int16
+        (rounded half to even and saturated in the kernel) with ``as_int16``."""
         (kv, kh), item = self.k, planes[0].itemsize
         chan_stride, row_stride = planes[0].strides[0] // item, planes[0].strides[1] // item
-        out = np.empty((len(planes), self.nw, *self.grid), dtype=np.float32)
+        shape = (len(planes), self.nw, *self.grid)
+        out = np.empty(shape, dtype=np.float32)
+        out16 = np.empty(shape, dtype=np.int16) if as_int16 else None
         tmp = np.empty(self.tmp_size, dtype=np.float32)
         # The planes may be views, which from_buffer refuses: their addresses go as they are.
         pointers = ffi.new("void *[]", [ffi.cast("void *", x.ctypes.data) for x in planes])
@@ -219,11 +224,11 @@ class _Kernel:
         rc = lib.fs_resample(
             pointers, int(steps is not None), step_ptr, len(planes), kv, kh, chan_stride, row_stride,
             *self._vertical, *self._horizontal, *self._wanted, ffi.from_buffer("float *", tmp),
-            ffi.from_buffer("float *", out),
+            ffi.from_buffer("float *", out), ffi.NULL if out16 is None else ffi.from_buffer("short *", out16),
         )  # fmt: skip
         if rc != 0:
             raise MemoryError("resampling scratch could not be allocated")
-        return out
+        return out if out16 is None else out16
 
 
 @lru_cache(maxsize=256)

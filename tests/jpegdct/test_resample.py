@@ -189,6 +189,26 @@ def test_separate_planes_and_cropped_views_resample_as_one_stacked_copy() -> Non
     np.testing.assert_array_equal(resample_planes(flipped, *args, steps), stacked)
 
 
+def test_int16_output_is_the_float_output_rounded_half_to_even_and_saturated() -> None:
+    rng = np.random.default_rng(6)
+    # Steps up to 200 push some outputs past int16's range (saturated).
+    big = [rng.integers(-2000, 2000, (49, 20, 26)).astype(np.int16) for _ in range(2)]
+    big_steps = rng.uniform(0.5, 200, (2, 49)).astype(np.float32)
+    # A full read at scale 1 returns the coefficients times their steps: steps of 0.5 make exact ties.
+    ties = [rng.integers(-50, 50, (64, 4, 5)).astype(np.int16)]
+    cases = (
+        (big, big_steps, ((7, 7), (0.9, 0.9), (0.5, 0.0), (2, 3), (0, 1, 8, 9, 19, 63)), lambda f: np.abs(f) > 32767),
+        (ties, np.full((1, 64), 0.5, np.float32), ((8, 8), (1.0, 1.0), (0.0, 0.0), (4, 5), tuple(range(64))),
+         lambda f: f % 1 == 0.5),
+    )  # fmt: skip
+    for planes, steps, args, tested in cases:
+        flt = resample_planes(planes, *args, steps)
+        got = resample_planes(planes, *args, steps, as_int16=True)
+        assert got.dtype == np.int16 and got.shape == flt.shape
+        assert tested(flt).any()  # the case holds what it is there to test
+        np.testing.assert_array_equal(got, np.clip(np.rint(flt), -32768, 32767).astype(np.int16))
+
+
 def test_planes_of_different_shapes_steps_of_the_wrong_shape_and_repeated_channels_are_refused() -> None:
     a, b = np.zeros((4, 8, 8), np.int16), np.zeros((4, 8, 9), np.int16)
     steps = np.ones((2, 4), np.float32)
