@@ -17,12 +17,17 @@ $PY -m models.train --model dct192_gate --data "$D" --epochs 6 --threads 2 --res
     --out runs/dct192_gate
 $PY -m models.select_channels --checkpoint runs/dct192_gate/final.pt --k 48 --name learned48 \
     --json checkpoints/learned48.channels.json --heatmap docs/learned48_channels.png
-# 3. The DCT model on the learned preset, 1.5x wide body, chroma merged late.
+# 3. The DCT model on the learned preset, 1.5x wide body, chroma merged late; then (the bundled one) 8 epochs
+#    fine-tuned from it on random-resized crops (35-100% of the area, lr 1e-3), which keeps its accuracy at every
+#    photo size (MODEL_CARD.md).
 $PY -m models.train --model dct_resnet --data "$D" --epochs 30 --threads 2 --resume --dct-pixel-crops \
-    --out runs/dct_learned48_wide --model-kwargs "{\"preset\": \"learned48\", $WIDE}"
-# 4. The DCT-domain DRNet on that body: paths at the native grid, its 0.75x DCT-domain resample and its exact
-#    2x DCT-domain downscale.
-$PY -m models.train --model dct_drnet --data "$D" --init-from runs/dct_learned48_wide/final.pt --epochs 2 \
+    --out runs/dct_learned48_wide_centre --model-kwargs "{\"preset\": \"learned48\", $WIDE}"
+$PY -m models.train --model dct_resnet --data "$D" --epochs 8 --lr 1e-3 --threads 2 --resume --dct-pixel-crops \
+    --scale-aug 0.35 --init-from runs/dct_learned48_wide_centre/final.pt --out runs/dct_learned48_wide \
+    --model-kwargs "{\"preset\": \"learned48\", $WIDE}"
+# 4. The DCT-domain DRNet on the 30-epoch body: paths at the native grid, its 0.75x DCT-domain resample and its
+#    exact 2x DCT-domain downscale.
+$PY -m models.train --model dct_drnet --data "$D" --init-from runs/dct_learned48_wide_centre/final.pt --epochs 2 \
     --lr 1e-3 --threads 2 --resume --dct-pixel-crops --predictor-epochs 40 --flops-target 0.6 \
     --out runs/dct_drnet --model-kwargs "{\"preset\": \"learned48\", \"resolutions\": [256, 192, 128], $WIDE}"
 # 5. Octave convolution on the same body and preset: alpha 0.25 (bundled), the low octave fed from the coefficients;
@@ -31,9 +36,14 @@ $PY -m models.train --model octave_dct_resnet --data "$D" --epochs 30 --threads 
     --out runs/octave_learned48_wide --model-kwargs '{"preset": "learned48", "widths": [48, 96, 192, 384], "alpha": 0.25}'
 $PY -m models.train --model octave_dct_resnet --data "$D" --epochs 30 --threads 2 --resume --dct-pixel-crops \
     --out runs/octave_a50_learned48_wide --model-kwargs '{"preset": "learned48", "widths": [48, 96, 192, 384], "alpha": 0.5}'
-# 6. DynOPool on the same body: learned resizes in place of the stride-2 steps, MACs budget 0.7.
+# 6. DynOPool on the same body: learned resizes in place of the stride-2 steps, MACs budget 0.7, trained on
+#    random-resized crops (35-100% of the area): the bundled one, chosen for holding its accuracy at every photo
+#    size (MODEL_CARD.md); the same recipe on centre-scale crops (second line) was bundled before.
 $PY -m models.train --model dynopool_dct_resnet --data "$D" --epochs 30 --threads 2 --resume --dct-pixel-crops \
-    --out runs/dynopool_learned48_wide --model-kwargs "{\"preset\": \"learned48\", $WIDE, \"budget\": 0.7}"
+    --scale-aug 0.35 --out runs/dynopool_learned48_wide \
+    --model-kwargs "{\"preset\": \"learned48\", $WIDE, \"budget\": 0.7}"
+$PY -m models.train --model dynopool_dct_resnet --data "$D" --epochs 30 --threads 2 --resume --dct-pixel-crops \
+    --out runs/dynopool_centre_learned48_wide --model-kwargs "{\"preset\": \"learned48\", $WIDE, \"budget\": 0.7}"
 # 7. DynOPool at a second budget (0.5; evaluated, not bundled: the bundle's weights are at their 150 MB cap).
 $PY -m models.train --model dynopool_dct_resnet --data "$D" --epochs 30 --threads 2 --resume --dct-pixel-crops \
     --out runs/dynopool_b05_learned48_wide --model-kwargs "{\"preset\": \"learned48\", $WIDE, \"budget\": 0.5}"
