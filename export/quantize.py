@@ -25,8 +25,10 @@ in the Makefile); ``--recipe minmax-u8u8`` remains for a user who wants RGB's ac
 """
 
 import argparse
+import contextlib
 import json
 import random
+import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -163,7 +165,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--recipe", choices=sorted(RECIPES), default="minmax", help="calibration (module docstring)")
     a = p.parse_args(argv)
     images = calibration_images(a.calibration_data, a.count)
-    paths = quantize_model(a.model_dir, a.model, images, RECIPES[a.recipe])
+    # ONNX Runtime's histogram calibrators print progress to stdout, which holds only the JSON report.
+    with contextlib.redirect_stdout(sys.stderr):
+        paths = quantize_model(a.model_dir, a.model, images, RECIPES[a.recipe])
     print(json.dumps({"files": {str(x): x.stat().st_size for x in paths}}, indent=2))
 
 

@@ -59,6 +59,7 @@ def compact_checkpoint(src: str | Path, dst: str | Path) -> Path:
                 "path_gflops",
                 "classifier_seconds",
                 "predictor_seconds",
+                "init_train_seconds",
             )
             if k in metrics
         },

@@ -20,7 +20,7 @@ from torch import nn
 from inputs.graphs import PREDICTOR, path_key
 from inputs.kinds import entry_graph, graph_specs
 from models.checkpoint import load_model
-from models.measure import count_gflops, count_params, example_inputs, per_class_top1, top1
+from models.measure import count_gflops, count_params, example_inputs, per_class_top1, top1, train_seconds
 from models.paired import mcnemar
 from models.train.batches import make_batches, path_batches
 from models.train.data import ImageFolder, scan_folder, stratified_split, thumbnail_arrays
@@ -67,21 +67,12 @@ def _evaluate(
         "val_images": len(val_idx),
         "params": count_params(model),
         # Training wall time of this checkpoint (DRNet: its own stages, not the checkpoint it started from).
-        "train_seconds": _train_seconds(ckpt.get("metrics", {})),
+        "train_seconds": train_seconds(ckpt.get("metrics", {})),
     }
     figures, correct = EVALUATORS[model.contract.kind](model, data, val_idx, Path(cache_dir))
     report.update(figures)
     report.update(model.structure())
     return report, correct, val_idx
-
-
-def _train_seconds(metrics: dict[str, Any]) -> float | None:
-    """Epochs x the median epoch's seconds (robust to a run paused or sharing the machine for a while),
-    plus DRNet's predictor stage; None when the checkpoint kept no timings."""
-    seconds = [row["seconds"] for row in metrics.get("epochs", [])]
-    total = len(seconds) * float(np.median(seconds)) if seconds else 0.0
-    total += float(metrics.get("predictor_seconds", 0.0))
-    return total or None
 
 
 def _evaluate_single(

@@ -2,6 +2,7 @@
 ``models.paired``, torch-free for the benchmarks)."""
 
 import copy
+from typing import Any
 
 import numpy as np
 import torch
@@ -42,3 +43,15 @@ def top1(logits: np.ndarray, targets: np.ndarray) -> float:
 def per_class_top1(logits: np.ndarray, targets: np.ndarray, labels: tuple[str, ...]) -> dict[str, float]:
     pred = logits.argmax(1)
     return {labels[c]: float((pred[targets == c] == c).mean()) for c in np.unique(targets)}
+
+
+def train_seconds(metrics: dict[str, Any]) -> float | None:
+    """Epochs x the median epoch's seconds (robust to a run paused or sharing the machine for a while),
+    plus DRNet's predictor stage and, for a fine-tuned model, its starting run's; None when the checkpoint
+    kept no timings."""
+    seconds = [row["seconds"] for row in metrics.get("epochs", [])]
+    total = len(seconds) * float(np.median(seconds)) if seconds else 0.0
+    total += float(metrics.get("predictor_seconds", 0.0))
+    # A fine-tuned model's cost includes the run it started from (``--init-from``).
+    total += float(metrics.get("init_train_seconds", 0.0))
+    return total or None

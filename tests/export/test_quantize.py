@@ -1,5 +1,6 @@
 """INT8 twins: every graph quantized (QDQ), metadata kept with the new name, answers close to the float's."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -8,7 +9,7 @@ import onnxruntime as ort
 import pytest
 from onnxruntime.quantization import QuantType
 
-from export.quantize import RECIPES, SUFFIX, float_ends, quantize_model
+from export.quantize import RECIPES, SUFFIX, float_ends, main, quantize_model
 from inputs.kinds import graph_specs, prepare
 from inputs.metadata import NAME
 
@@ -66,3 +67,15 @@ def test_quantize_refuses_a_folder_without_graph_files(tmp_path: Path) -> None:
     (tmp_path / "m" / "weights.onnx").write_bytes(b"")
     with pytest.raises(ValueError, match="not a graph file name"):
         quantize_model(tmp_path, "m", [])
+
+
+def test_the_command_prints_only_its_json_report(
+    exported: tuple, tiny_dataset: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The percentile calibrator prints progress; the Makefile keeps stdout as checkpoints/<model>.int8.json.
+    name, _, paths = exported
+    folder = paths[0].parent.parent
+    main(["--model", name, "--model-dir", str(folder), "--calibration-data", str(tiny_dataset), "--count", "4",
+          "--recipe", "float-ends"])  # fmt: skip
+    report = json.loads(capsys.readouterr().out)
+    assert sorted(report["files"]) == sorted(str(folder / f"{name}{SUFFIX}" / p.name) for p in paths)

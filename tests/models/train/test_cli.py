@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from models.checkpoint import load_model
+from models.measure import train_seconds
 from models.registry import create_model
 from models.train.cli import build_parser
 from tests.support.training import TINY
@@ -120,6 +121,12 @@ def test_init_from_starts_a_classifier_from_trained_weights_and_refuses_another_
     for k in weights:
         torch.testing.assert_close(got[k], src[k])
     assert any(not torch.equal(rand[k], src[k]) for k in weights)
+    # its training time counts the run it started from
+    first_metrics, tuned_metrics = (json.loads((p / "metrics.json").read_text()) for p in (first, tuned))
+    assert tuned_metrics["init_train_seconds"] == pytest.approx(train_seconds(first_metrics))
+    assert train_seconds(tuned_metrics) == pytest.approx(
+        train_seconds(first_metrics) + train_seconds({"epochs": tuned_metrics["epochs"]})
+    )
 
     rgb = TINY + ', "size": 64, "resize_short": 80}'
     with pytest.raises(ValueError, match="cannot start"):
