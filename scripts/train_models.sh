@@ -9,8 +9,8 @@ cd "$(dirname "$0")/.."
 D=${DATA:-../shared/data/imagewoof2-320/train}
 PY=${PY:-.venv/bin/python}
 WIDE='"widths": [48, 96, 192, 384], "chroma_merge": "late"'
-# 1. The RGB baseline, on random-resized crops (35-100% of the area; the bundled one, picked by the same
-#    every-size rule as the DCT models, MODEL_CARD.md), and the centre-scale run it replaced with the fine-tune
+# 1. The RGB baseline, on random-resized crops (35-100% of the area; the bundled one, picked on a one-off
+#    every-size comparison that the rerunnable one does not confirm: MODEL_CARD.md, "The RGB choice"), and the centre-scale run it replaced with the fine-tune
 #    from it that was tried against it (3 epochs, the plain DCT model's fine-tune at equal wall time).
 $PY -m models.train --model rgb_resnet --data "$D" --epochs 16 --threads 2 --resume --scale-aug 0.35 \
     --out runs/rgb_resnet
