@@ -143,6 +143,14 @@ class PixelCropDctBatches:
         boxes, flips = random_boxes(rng, n, self.scale), rng.random(n) < 0.5
         return self._crops(resized_crops, luma, chroma, luma_q, chroma_q, (boxes, boxes), flips)
 
+    def resized(self, idx: np.ndarray, boxes: np.ndarray, flips: np.ndarray) -> tuple[torch.Tensor, ...]:
+        """Random-resized crops at given relative ``boxes`` (``random_boxes``) and ``flips``: a DRNet draws
+        them once and every resolution's batches cut the same relative box."""
+        full = self.full
+        luma, chroma = np.asarray(full["luma"][idx]), np.asarray(full["chroma"][idx])
+        luma_q, chroma_q = np.asarray(full["luma_q"][idx]), np.asarray(full["chroma_q"][idx])
+        return self._crops(resized_crops, luma, chroma, luma_q, chroma_q, (boxes, boxes), flips)
+
     def _crops(
         self,
         crop: Callable[..., np.ndarray],
@@ -214,7 +222,14 @@ class RgbBatches:
 
     def _resized(self, img: np.ndarray, rng: np.random.Generator) -> torch.Tensor:
         n = len(img)
-        boxes, flips = random_boxes(rng, n, self.scale), rng.random(n) < 0.5
+        return self._boxes(img, random_boxes(rng, n, self.scale), rng.random(n) < 0.5)
+
+    def resized(self, idx: np.ndarray, boxes: np.ndarray, flips: np.ndarray) -> tuple[torch.Tensor]:
+        """Random-resized crops at given relative ``boxes`` and ``flips`` (as ``PixelCropDctBatches.resized``)."""
+        return (self._boxes(np.asarray(self.a["image"][idx]), boxes, flips),)
+
+    def _boxes(self, img: np.ndarray, boxes: np.ndarray, flips: np.ndarray) -> torch.Tensor:
+        n = len(img)
         out = torch.empty((n, self.size, self.size, 3), dtype=torch.uint8)
         for i in range(n):
             crop = resize_box(torch.from_numpy(img[i]).permute(2, 0, 1), boxes[i], (self.size, self.size))

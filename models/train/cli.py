@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.0,
         help="random-resized training crops: area fraction of the cached square drawn from [SCALE_AUG, 1], "
         "aspect 3/4..4/3, resized to the model's crop (RGB and DCT alike; DCT crops re-transformed as with "
-        "--dct-pixel-crops). 0: fixed-size crops",
+        "--dct-pixel-crops; a DRNet cuts one drawn box at every resolution). 0: fixed-size crops",
     )
     p.add_argument("--model-kwargs", type=json.loads, default={}, help="JSON, e.g. '{\"widths\": [32,64,128,256]}'")
     # DRNet

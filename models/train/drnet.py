@@ -3,7 +3,8 @@ both DRNet kinds (``drnet`` on pixels, ``dct_drnet`` on DCT coefficients; ``PATH
 
 1. Classifier: start every path from a trained one-graph checkpoint of the same body (RGB for ``drnet``,
    DCT for ``dct_drnet``: shared convs; each resolution's BN starts from its BN), then fine-tune with every
-   batch seen at every candidate resolution (same relative crop), each resolution through its own BN.
+   batch seen at every candidate resolution (same relative crop: fixed-size, or with ``--scale-aug`` one
+   random-resized box drawn per image), each resolution through its own BN.
 2. Predictor: with the classifier frozen, the cross-entropy of every training image at every resolution is
    computed once; the predictor is trained on the DC thumbnails with hard Gumbel-softmax (straight-through)
    on those losses plus the FLOPs constraint.
@@ -24,6 +25,7 @@ from inputs.graphs import path_key
 from models.checkpoint import load_model, save_model
 from models.drnet import DRNetPath, DynamicResolution, ResolutionBN, predictor_loss
 from models.measure import count_gflops, example_inputs, top1
+from models.train.augment import random_boxes
 from models.train.batches import path_batches
 from models.train.data import ImageFolder, thumbnail_arrays
 from models.train.loop import input_stats, predict, run_epochs, run_metrics
@@ -59,7 +61,8 @@ def train_drnet(
     c = model.contract
     files = list(data.files)
     cache = Path(args.cache_dir)
-    batches = path_batches(c, files, cache, args.dct_pixel_crops)
+    # Random-resized crops re-transform DCT crops from all 64 coefficients, as pixel crops do.
+    batches = path_batches(c, files, cache, args.dct_pixel_crops or bool(args.scale_aug))
     thumbs = torch.from_numpy(np.asarray(thumbnail_arrays(files, c.thumbnail, cache)["thumbnail"]))
     classifier_done = False
     if args.init_from:
@@ -80,13 +83,22 @@ def train_drnet(
     metrics = {**run_metrics(args, train_idx, val_idx), "resolutions": list(c.resolutions)}
     n_res = len(c.resolutions)
 
+    def crops(idx: np.ndarray, rng: np.random.Generator) -> Any:
+        """Per resolution, a function of its index giving its batch: the same relative crop and flip at every
+        resolution (random-resized boxes with ``--scale-aug``, else fixed-size crops)."""
+        if args.scale_aug:
+            boxes, flips = random_boxes(rng, len(idx), (args.scale_aug, 1.0)), rng.random(len(idx)) < 0.5
+            return lambda i: batches[i].resized(idx, boxes, flips)
+        pos = rng.random((len(idx), 3))
+        return lambda i: batches[i].get(idx, None, pos)
+
     def step_loss(idx: np.ndarray, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        pos = rng.random((len(idx), 3))  # the same relative crop and flip at every resolution
+        batch = crops(idx, rng)
         y = targets[idx]
         loss = torch.zeros(())
         logits = None
         for i in range(n_res):
-            out_i = model.forward_path(*batches[i].get(idx, None, pos), index=i)
+            out_i = model.forward_path(*batch(i), index=i)
             loss = loss + F.cross_entropy(out_i, y, label_smoothing=args.label_smoothing) / n_res
             logits = out_i.detach() if logits is None else logits
         return loss, logits, y

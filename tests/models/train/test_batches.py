@@ -7,6 +7,7 @@ import torch
 
 from jpegdct.channels import get_preset
 from models.checkpoint import load_model
+from models.train.augment import random_boxes
 from models.train.batches import DctBatches, RgbBatches, chroma_offset, make_batches
 from models.train.data import scan_folder
 from tests.support.training import TINY, train
@@ -116,3 +117,45 @@ def test_relative_positions_pick_the_same_relative_crop() -> None:
         corners[pos] = (int(luma[0, 0, 0, 0]) // 100, int(luma[0, 0, 0, 0]) % 100)
     # The test arrays encode (row, column) of each block as 100 * row + column; the margin is 8 blocks.
     assert corners == {(0.0, 0.0): (0, 0), (1.0, 1.0): (8, 8), (0.5, 0.25): (4, 2)}
+
+
+def test_rgb_resized_at_given_boxes_cuts_the_same_relative_box_at_every_size() -> None:
+    # Left half black, right half white, at two sizes: a DRNet's paths get one box draw between them.
+    small, big = np.zeros((1, 40, 40, 3), np.uint8), np.zeros((1, 80, 80, 3), np.uint8)
+    small[:, :, 20:], big[:, :, 40:] = 255, 255
+    boxes = np.array([[0.0, 0.0, 1.0, 0.5], [0.0, 0.5, 1.0, 0.5]])  # the left half, then the right half
+    flips = np.array([False, True])
+    for img, size in ((small, 32), (big, 64)):
+        (out,) = RgbBatches({"image": np.repeat(img, 2, axis=0)}, size).resized(np.array([0, 1]), boxes, flips)
+        assert out.shape == (2, size, size, 3) and out.dtype == torch.uint8
+        assert float(out[0].float().mean()) < 5 and float(out[1].float().mean()) > 250
+
+
+def test_dct_path_resized_crops_show_the_same_relative_box_at_every_resolution(
+    tmp_path: Path, tiny_dataset: Path
+) -> None:
+    from models.registry import create_model
+    from models.train.batches import path_batches
+
+    model = create_model("dct_drnet", num_classes=3, widths=(8, 8, 16, 16), resolutions=(64, 32), source_short=64)
+    files = list(scan_folder(tiny_dataset).files)
+    big, small = path_batches(model.contract, files, tmp_path / "cache", pixel_crops=True)
+    rng = np.random.default_rng(0)
+    idx = np.arange(0, 24, 3)
+    boxes, flips = random_boxes(rng, len(idx), (0.35, 1.0)), rng.random(len(idx)) < 0.5
+    a, b = big.resized(idx, boxes, flips), small.resized(idx, boxes, flips)
+    assert a[0].shape == (8, 16, 8, 8) and b[0].shape == (8, 16, 4, 4)  # dct24 luma on 64 and 32 px grids
+    # The DC of a block is 8x its mean level: 2x2 blocks of the big crop average to one block of the small one.
+    dc_big = (a[0][:, 0].float() * a[2][:, :1, None]).reshape(8, 4, 2, 4, 2).mean(dim=(2, 4))
+    dc_small = b[0][:, 0].float() * b[2][:, :1, None]
+    assert torch.corrcoef(torch.stack([dc_big.flatten(), dc_small.flatten()]))[0, 1] > 0.95
+    assert (dc_big - dc_small).abs().mean() < 0.1 * dc_small.abs().mean() + 8
+    other = small.resized(idx, random_boxes(rng, len(idx), (0.35, 1.0)), flips)
+    assert not torch.equal(other[0], b[0])  # another draw, another crop
+
+
+def test_dct_drnet_trains_on_random_resized_crops(tmp_path: Path, tiny_dataset: Path) -> None:
+    kw = TINY + ', "resolutions": [64, 32], "source_short": 64, "thumbnail": 8}'
+    out = train(tmp_path, tiny_dataset, "dct_drnet", kw, "--scale-aug", "0.35", "--predictor-epochs", "1")
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["args"]["scale_aug"] == 0.35 and metrics["epochs"][0]["epoch"] == 1
