@@ -61,6 +61,7 @@ class Recipe:
     options: dict[str, float]
     reduce_range: bool = False  # 7-bit weights: no int16 overflow in x86 AVX2 kernels without VNNI
     weight_type: QuantType = QuantType.QInt8  # QUInt8: u8 x u8 kernels, which widen to int32 before summing
+    photos: int = 256  # calibration photos (``--count`` overrides): tail percentiles need more of them
 
 
 RECIPES = {
@@ -68,6 +69,7 @@ RECIPES = {
     "minmax-7bit": Recipe(False, CalibrationMethod.MinMax, {}, reduce_range=True),
     "minmax-u8u8": Recipe(False, CalibrationMethod.MinMax, {}, weight_type=QuantType.QUInt8),
     "float-ends": Recipe(True, CalibrationMethod.Percentile, {"CalibPercentile": 99.99}),
+    "float-ends-p99999": Recipe(True, CalibrationMethod.Percentile, {"CalibPercentile": 99.999}, photos=512),
 }
 
 
@@ -161,13 +163,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--model", required=True, help="served name of an exported model under --model-dir")
     p.add_argument("--model-dir", type=Path, default=Path("bundled"))
     p.add_argument("--calibration-data", required=True, help="the training image folder")
-    p.add_argument("--count", type=int, default=256, help="calibration photos")
+    p.add_argument("--count", type=int, default=None, help="calibration photos (default: the recipe's)")
     p.add_argument("--recipe", choices=sorted(RECIPES), default="minmax", help="calibration (module docstring)")
     a = p.parse_args(argv)
-    images = calibration_images(a.calibration_data, a.count)
+    recipe = RECIPES[a.recipe]
+    images = calibration_images(a.calibration_data, a.count or recipe.photos)
     # ONNX Runtime's histogram calibrators print progress to stdout, which holds only the JSON report.
     with contextlib.redirect_stdout(sys.stderr):
-        paths = quantize_model(a.model_dir, a.model, images, RECIPES[a.recipe])
+        paths = quantize_model(a.model_dir, a.model, images, recipe)
     print(json.dumps({"files": {str(x): x.stat().st_size for x in paths}}, indent=2))
 
 

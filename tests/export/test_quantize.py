@@ -79,3 +79,19 @@ def test_the_command_prints_only_its_json_report(
           "--recipe", "float-ends"])  # fmt: skip
     report = json.loads(capsys.readouterr().out)
     assert sorted(report["files"]) == sorted(str(folder / f"{name}{SUFFIX}" / p.name) for p in paths)
+
+
+@pytest.mark.parametrize(("extra", "wanted"), [([], 512), (["--count", "7"], 7)])
+def test_calibration_photo_count_is_the_recipes_unless_given(
+    exported: tuple, tiny_dataset: Path, monkeypatch: pytest.MonkeyPatch, extra: list[str], wanted: int
+) -> None:
+    # Tail percentiles need more photos than min-max: the count travels with the recipe.
+    import export.quantize as quantize
+
+    name, _, paths = exported
+    asked: list[int] = []
+    real = quantize.calibration_images
+    monkeypatch.setattr(quantize, "calibration_images", lambda d, n: asked.append(n) or real(d, 4))
+    main(["--model", name, "--model-dir", str(paths[0].parent.parent), "--calibration-data", str(tiny_dataset),
+          "--recipe", "float-ends-p99999", *extra])  # fmt: skip
+    assert RECIPES["float-ends-p99999"].photos == 512 and asked == [wanted]
