@@ -10,7 +10,7 @@ DATA ?= ../shared/data/imagewoof2-320/train
 # rgb_resnet first: the others are evaluated against it (paired, McNemar). QUANTIZED also ship an INT8 twin
 # (the others do not: the weights in git stay under 150 MB), as model:recipe (export/quantize.py says why which).
 BUNDLED := rgb_resnet dct_learned48_wide dct_drnet octave_learned48_wide dynopool_learned48_wide
-QUANTIZED := rgb_resnet:minmax-7bit dct_learned48_wide:float-ends
+QUANTIZED := rgb_resnet:minmax-7bit dct_learned48_wide:float-ends-p99999
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
