@@ -122,12 +122,11 @@ class PixelCropDctBatches:
         """``pos``: optional ``[n, 3]`` relative (top, left, flip), as ``RgbBatches.get``."""
         if rng is None and pos is None:
             return self.exact.get(idx, None)
-        gh, gw = self.exact.grid
-        luma, chroma = np.asarray(self.full["luma"][idx]), np.asarray(self.full["chroma"][idx])
-        luma_q, chroma_q = np.asarray(self.full["luma_q"][idx]), np.asarray(self.full["chroma_q"][idx])
         n = len(idx)
         if self.scale is not None and pos is None:
-            return self._resized(luma, chroma, luma_q, chroma_q, rng)
+            return self.resized(idx, random_boxes(rng, n, self.scale), rng.random(n) < 0.5)
+        gh, gw = self.exact.grid
+        luma, chroma, luma_q, chroma_q = self._full(idx)
         span = 8 * (luma.shape[2] - gh)
         if pos is not None:
             offsets, flips = relative_offsets(pos, span)
@@ -136,20 +135,21 @@ class PixelCropDctBatches:
         coffsets = np.array([[chroma_offset(int(o), rng) for o in row] for row in offsets])
         return self._crops(shifted_crops, luma, chroma, luma_q, chroma_q, (offsets, coffsets), flips)
 
-    def _resized(
-        self, luma: np.ndarray, chroma: np.ndarray, luma_q: np.ndarray, chroma_q: np.ndarray, rng: np.random.Generator
-    ) -> tuple[torch.Tensor, ...]:
-        n = len(luma)
-        boxes, flips = random_boxes(rng, n, self.scale), rng.random(n) < 0.5
+    def resized(self, idx: np.ndarray, boxes: np.ndarray, flips: np.ndarray) -> tuple[torch.Tensor, ...]:
+        """Random-resized crops at given relative ``boxes`` (``random_boxes``) and ``flips``: ``get`` draws
+        them per batch; a DRNet draws them once and every resolution's batches cut the same relative box."""
+        luma, chroma, luma_q, chroma_q = self._full(idx)
         return self._crops(resized_crops, luma, chroma, luma_q, chroma_q, (boxes, boxes), flips)
 
-    def resized(self, idx: np.ndarray, boxes: np.ndarray, flips: np.ndarray) -> tuple[torch.Tensor, ...]:
-        """Random-resized crops at given relative ``boxes`` (``random_boxes``) and ``flips``: a DRNet draws
-        them once and every resolution's batches cut the same relative box."""
-        full = self.full
-        luma, chroma = np.asarray(full["luma"][idx]), np.asarray(full["chroma"][idx])
-        luma_q, chroma_q = np.asarray(full["luma_q"][idx]), np.asarray(full["chroma_q"][idx])
-        return self._crops(resized_crops, luma, chroma, luma_q, chroma_q, (boxes, boxes), flips)
+    def _full(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The photos' cached 64-channel luma and chroma and their quantization steps."""
+        f = self.full
+        return (
+            np.asarray(f["luma"][idx]),
+            np.asarray(f["chroma"][idx]),
+            np.asarray(f["luma_q"][idx]),
+            np.asarray(f["chroma_q"][idx]),
+        )
 
     def _crops(
         self,
@@ -205,7 +205,8 @@ class RgbBatches:
         img = np.asarray(self.a["image"][idx])
         s, big = self.size, img.shape[1]
         if self.scale is not None and rng is not None and pos is None:
-            return (self._resized(img, rng),)
+            n = len(idx)
+            return (self._boxes(img, random_boxes(rng, n, self.scale), rng.random(n) < 0.5),)
         out = np.empty((len(idx), s, s, 3), np.uint8)
         for i in range(len(idx)):
             if pos is not None:
@@ -219,10 +220,6 @@ class RgbBatches:
             crop = img[i, top : top + s, left : left + s]
             out[i] = crop[:, ::-1] if flip else crop
         return (torch.from_numpy(out),)
-
-    def _resized(self, img: np.ndarray, rng: np.random.Generator) -> torch.Tensor:
-        n = len(img)
-        return self._boxes(img, random_boxes(rng, n, self.scale), rng.random(n) < 0.5)
 
     def resized(self, idx: np.ndarray, boxes: np.ndarray, flips: np.ndarray) -> tuple[torch.Tensor]:
         """Random-resized crops at given relative ``boxes`` and ``flips`` (as ``PixelCropDctBatches.resized``)."""

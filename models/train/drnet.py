@@ -13,6 +13,7 @@ both DRNet kinds (``drnet`` on pixels, ``dct_drnet`` on DCT coefficients; ``PATH
 import argparse
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +84,7 @@ def train_drnet(
     metrics = {**run_metrics(args, train_idx, val_idx), "resolutions": list(c.resolutions)}
     n_res = len(c.resolutions)
 
-    def crops(idx: np.ndarray, rng: np.random.Generator) -> Any:
+    def crops(idx: np.ndarray, rng: np.random.Generator) -> Callable[[int], tuple[torch.Tensor, ...]]:
         """Per resolution, a function of its index giving its batch: the same relative crop and flip at every
         resolution (random-resized boxes with ``--scale-aug``, else fixed-size crops)."""
         if args.scale_aug:
